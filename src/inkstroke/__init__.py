@@ -1,0 +1,14 @@
+"""inkstroke: handwriting and brush calligraphy as a language of motion."""
+
+from inkstroke.errors import InkstrokeError
+from inkstroke.ink import Ink, InkError
+
+__version__ = "0.1.0"
+__all__ = ["Ink", "InkError", "InkstrokeError", "write", "__version__"]
+
+
+def write(text: str, **kwargs):
+    """Write ``text`` as handwriting; see :func:`inkstroke.write.api.write`."""
+    from inkstroke.write.api import write as _write
+
+    return _write(text, **kwargs)

@@ -1,0 +1,82 @@
+"""``inkstroke`` command line: a thin layer over the Python API.
+
+Every sub-command lives in its own module and registers a Typer app here. Bad
+input raises :class:`~inkstroke.errors.InkstrokeError`; :func:`main` turns it
+into one line on stderr and exit code 2, with no traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from inkstroke.errors import InkstrokeError
+
+app = typer.Typer(
+    help="Handwriting and brush calligraphy as a language of motion.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# (module, attribute, name): sub-apps are added with add_typer, commands with command().
+SUBAPPS = [
+    ("inkstroke.cli.data", "app", "data"),
+    ("inkstroke.cli.tokenize", "app", "tokenize"),
+    ("inkstroke.cli.eval", "app", "eval"),
+    ("inkstroke.cli.robot", "app", "robot"),
+    ("inkstroke.cli.rl", "app", "rl"),
+]
+COMMANDS = [
+    ("inkstroke.cli.render", "render", "render"),
+    ("inkstroke.cli.train", "train", "train"),
+    ("inkstroke.cli.sample", "sample", "sample"),
+    ("inkstroke.cli.sample", "attention", "attention"),
+    ("inkstroke.cli.write", "write", "write"),
+    ("inkstroke.cli.calligraphy", "calligraphy", "calligraphy"),
+]
+
+for module, attr, name in SUBAPPS:
+    try:
+        app.add_typer(getattr(importlib.import_module(module), attr), name=name)
+    except ModuleNotFoundError as e:
+        if e.name != module:
+            raise
+for module, attr, name in COMMANDS:
+    try:
+        app.command(name)(getattr(importlib.import_module(module), attr))
+    except ModuleNotFoundError as e:
+        if e.name != module:
+            raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        app(args=argv, standalone_mode=False)
+    except InkstrokeError as e:
+        typer.echo(f"error: {e}", err=True)
+        return 2
+    except OSError as e:
+        typer.echo(f"error: {e.filename or ''}: {e.strerror or e}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return 130
+    except SystemExit as e:
+        return int(e.code or 0)
+    except Exception as e:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            return e.exit_code
+        if isinstance(e, click.exceptions.Abort):
+            return 1
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

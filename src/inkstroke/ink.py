@@ -1,0 +1,365 @@
+"""The one data type of inkstroke: an :class:`Ink` is a list of pen-down strokes.
+
+Conventions
+-----------
+* A stroke is a float64 array of shape ``(n, 2)`` holding absolute ``(x, y)``
+  points, written while the pen touches the surface. Between two strokes the
+  pen is lifted.
+* ``y_axis`` says which way y grows. Devices such as UNIPEN tablets and the
+  Make Me a Hanzi frame grow y *upward*; images, SVG and InkML viewers grow it
+  *downward*. :meth:`Ink.y_down` converts, and every model in inkstroke works
+  on y-down inks so that rendered pictures and data agree.
+* ``times`` and ``pressures`` are optional per-point channels, one array per
+  stroke, aligned with the points.
+
+Stroke-3 (``dx, dy, pen_lift``) and stroke-5 (sketch-rnn) arrays are the
+lingua franca for models; they are exact, lossless views of the geometry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Literal, Sequence
+
+import numpy as np
+
+from inkstroke.errors import InkstrokeError
+
+YAxis = Literal["up", "down"]
+
+
+class InkError(InkstrokeError):
+    """An ink (or a file that should hold one) is malformed."""
+
+
+def _as_points(stroke: Iterable) -> np.ndarray:
+    points = np.asarray(stroke, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise InkError(f"a stroke must be an (n, 2) array of points, got shape {points.shape}")
+    return points
+
+
+@dataclass
+class Ink:
+    """Strokes of points, with optional time/pressure channels and labels."""
+
+    strokes: list[np.ndarray]
+    times: list[np.ndarray] | None = None
+    pressures: list[np.ndarray] | None = None
+    text: str | None = None
+    writer: str | None = None
+    source: str | None = None
+    units: str = "unit"
+    y_axis: YAxis = "down"
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.strokes = [_as_points(s) for s in self.strokes]
+        for name in ("times", "pressures"):
+            channel = getattr(self, name)
+            if channel is None:
+                continue
+            channel = [np.asarray(c, dtype=np.float64).reshape(-1) for c in channel]
+            if len(channel) != len(self.strokes) or any(
+                len(c) != len(s) for c, s in zip(channel, self.strokes)
+            ):
+                raise InkError(f"{name} must have one value per point of every stroke")
+            setattr(self, name, channel)
+        if self.y_axis not in ("up", "down"):
+            raise InkError(f"y_axis must be 'up' or 'down', got {self.y_axis!r}")
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def num_points(self) -> int:
+        return sum(len(s) for s in self.strokes)
+
+    def __len__(self) -> int:
+        return len(self.strokes)
+
+    def points(self) -> np.ndarray:
+        """All points, concatenated, shape (N, 2)."""
+        if not self.strokes:
+            return np.zeros((0, 2))
+        return np.concatenate(self.strokes)
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(xmin, ymin, xmax, ymax); raises on an empty ink."""
+        pts = self.points()
+        if len(pts) == 0:
+            raise InkError("an empty ink has no bounds")
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+    def copy(self, **changes) -> Ink:
+        """A deep copy, with some fields replaced."""
+        fresh = replace(
+            self,
+            strokes=[s.copy() for s in self.strokes],
+            times=None if self.times is None else [t.copy() for t in self.times],
+            pressures=None if self.pressures is None else [p.copy() for p in self.pressures],
+            meta=dict(self.meta),
+        )
+        return replace(fresh, **changes) if changes else fresh
+
+    def check_finite(self, where: str = "ink") -> Ink:
+        """Raise :class:`InkError` naming ``where`` if any value is NaN or infinite."""
+        for i, s in enumerate(self.strokes):
+            if not np.isfinite(s).all():
+                raise InkError(f"{where}: stroke {i} holds a NaN or infinite coordinate")
+        for name in ("times", "pressures"):
+            for i, c in enumerate(getattr(self, name) or []):
+                if not np.isfinite(c).all():
+                    raise InkError(f"{where}: stroke {i} holds a NaN or infinite {name[:-1]}")
+        return self
+
+    # ------------------------------------------------------------ conversions
+    def to_stroke3(self) -> np.ndarray:
+        """Rows of (dx, dy, pen_lift); pen_lift=1 marks the last point of a stroke.
+
+        The first row is the first point itself (its offset from the origin), so
+        the conversion keeps absolute position and is exactly invertible.
+        """
+        rows = []
+        prev = np.zeros(2)
+        for s in self.strokes:
+            if len(s) == 0:
+                continue
+            d = np.diff(np.vstack([prev, s]), axis=0)
+            pen = np.zeros((len(s), 1))
+            pen[-1] = 1
+            rows.append(np.hstack([d, pen]))
+            prev = s[-1]
+        return np.vstack(rows) if rows else np.zeros((0, 3))
+
+    @classmethod
+    def from_stroke3(cls, array: np.ndarray, **kwargs) -> Ink:
+        """Inverse of :meth:`to_stroke3`; a trailing stroke without a lift is kept."""
+        array = np.asarray(array, dtype=np.float64)
+        if array.ndim != 2 or array.shape[1] != 3:
+            raise InkError(f"stroke-3 must have shape (n, 3), got {array.shape}")
+        absolute = np.cumsum(array[:, :2], axis=0)
+        ends = np.flatnonzero(array[:, 2] > 0.5) + 1
+        strokes = [s for s in np.split(absolute, ends) if len(s)]
+        return cls(strokes, **kwargs)
+
+    def to_stroke5(self) -> np.ndarray:
+        """sketch-rnn's stroke-5: (dx, dy, p_down, p_up, p_end), ending in an end row."""
+        s3 = self.to_stroke3()
+        out = np.zeros((len(s3) + 1, 5))
+        out[:-1, :2] = s3[:, :2]
+        out[:-1, 2] = 1 - s3[:, 2]
+        out[:-1, 3] = s3[:, 2]
+        out[-1, 4] = 1
+        return out
+
+    @classmethod
+    def from_stroke5(cls, array: np.ndarray, **kwargs) -> Ink:
+        array = np.asarray(array, dtype=np.float64)
+        if array.ndim != 2 or array.shape[1] != 5:
+            raise InkError(f"stroke-5 must have shape (n, 5), got {array.shape}")
+        end = np.flatnonzero(array[:, 4] > 0.5)
+        body = array[: end[0]] if len(end) else array
+        return cls.from_stroke3(np.column_stack([body[:, :2], body[:, 3]]), **kwargs)
+
+    def to_polylines(self) -> list[np.ndarray]:
+        return [s.copy() for s in self.strokes]
+
+    @classmethod
+    def from_polylines(cls, polylines: Sequence, **kwargs) -> Ink:
+        return cls([_as_points(p) for p in polylines if len(p)], **kwargs)
+
+    # ------------------------------------------------------------- geometry
+    def y_down(self) -> Ink:
+        """The same ink with y growing downward (mirrored about y=0 if needed)."""
+        if self.y_axis == "down":
+            return self
+        return self.transform(np.diag([1.0, -1.0]))._with(y_axis="down")
+
+    def _with(self, **changes) -> Ink:
+        return replace(self, **changes)
+
+    def transform(self, matrix: np.ndarray, offset: Sequence[float] = (0.0, 0.0)) -> Ink:
+        """Apply ``p -> matrix @ p + offset`` to every point (2x2 matrix, or 2x3 affine)."""
+        matrix = np.asarray(matrix, dtype=np.float64)
+        if matrix.shape == (2, 3):
+            matrix, offset = matrix[:, :2], matrix[:, 2]
+        if matrix.shape != (2, 2):
+            raise InkError(f"an affine transform is 2x2 or 2x3, got {matrix.shape}")
+        off = np.asarray(offset, dtype=np.float64)
+        return self.copy(strokes=[s @ matrix.T + off for s in self.strokes])
+
+    def translate(self, dx: float, dy: float) -> Ink:
+        return self.transform(np.eye(2), (dx, dy))
+
+    def scale(self, sx: float, sy: float | None = None) -> Ink:
+        return self.transform(np.diag([sx, sx if sy is None else sy]))
+
+    def body_height(self) -> float:
+        """A device-independent size: the height of the central band of the ink.
+
+        The 10th-90th percentile span of y over arc-length-resampled points,
+        which follows the x-height of handwriting and ignores a few long
+        ascenders, descenders or stray points. It does not depend on the sampling
+        rate of the device, unlike the median step length.
+        """
+        dense = self.resample(step=max(self._extent() / 400.0, 1e-9))
+        ys = dense.points()[:, 1]
+        if len(ys) < 2:
+            return 1.0
+        span = float(np.percentile(ys, 90) - np.percentile(ys, 10))
+        return span if span > 0 else max(self._extent(), 1.0)
+
+    def _extent(self) -> float:
+        x0, y0, x1, y1 = self.bounds()
+        return max(x1 - x0, y1 - y0)
+
+    def normalized(self, height: float = 1.0) -> Ink:
+        """y-down ink scaled so that :meth:`body_height` is ``height``, its first
+        point at the origin."""
+        ink = self.y_down()
+        s = height / ink.body_height()
+        ink = ink.scale(s)
+        x0, y0 = ink.strokes[0][0]
+        out = ink.translate(-x0, -y0)
+        out.units = "normalized"
+        return out
+
+    def resample(self, step: float) -> Ink:
+        """Points every ``step`` units of arc length within each stroke (ends kept).
+
+        Times and pressures are interpolated along the same arc length.
+        """
+        if step <= 0:
+            raise InkError(f"resampling step must be positive, got {step}")
+        strokes, times, pressures = [], [], []
+        for i, s in enumerate(self.strokes):
+            seg = np.linalg.norm(np.diff(s, axis=0), axis=1)
+            arc = np.concatenate([[0.0], np.cumsum(seg)])
+            n = max(int(np.ceil(arc[-1] / step)), 1) + 1
+            if arc[-1] == 0:
+                targets = np.zeros(1)
+            else:
+                targets = np.linspace(0.0, arc[-1], n)
+            keep = np.concatenate([[True], seg > 0])
+            arc_u = arc[keep]
+            strokes.append(
+                np.column_stack([np.interp(targets, arc_u, s[keep, k]) for k in range(2)])
+            )
+            if self.times is not None:
+                times.append(np.interp(targets, arc_u, self.times[i][keep]))
+            if self.pressures is not None:
+                pressures.append(np.interp(targets, arc_u, self.pressures[i][keep]))
+        return self.copy(
+            strokes=strokes,
+            times=times if self.times is not None else None,
+            pressures=pressures if self.pressures is not None else None,
+        )
+
+    def resample_time(self, dt: float) -> Ink:
+        """Points every ``dt`` units of time within each stroke (needs ``times``)."""
+        if self.times is None:
+            raise InkError("resampling by time needs an ink with times")
+        if dt <= 0:
+            raise InkError(f"time step must be positive, got {dt}")
+        strokes, times, pressures = [], [], []
+        for i, (s, t) in enumerate(zip(self.strokes, self.times)):
+            t = np.maximum.accumulate(t)  # time that runs backwards is held still
+            grid = np.arange(t[0], t[-1] + dt * 0.5, dt) if t[-1] > t[0] else t[:1]
+            strokes.append(np.column_stack([np.interp(grid, t, s[:, k]) for k in range(2)]))
+            times.append(grid)
+            if self.pressures is not None:
+                pressures.append(np.interp(grid, t, self.pressures[i]))
+        return self.copy(
+            strokes=strokes, times=times, pressures=pressures if self.pressures else None
+        )
+
+    def simplify(self, epsilon: float) -> Ink:
+        """Ramer-Douglas-Peucker on each stroke: drop points within ``epsilon``."""
+        keep = [_rdp_mask(s, epsilon) for s in self.strokes]
+        pick = lambda chan: None if chan is None else [c[k] for c, k in zip(chan, keep)]  # noqa: E731
+        return self.copy(
+            strokes=[s[k] for s, k in zip(self.strokes, keep)],
+            times=pick(self.times),
+            pressures=pick(self.pressures),
+        )
+
+    def smooth(self, window: int = 7, order: int = 2) -> Ink:
+        """Savitzky-Golay smoothing per stroke; strokes shorter than the window are kept."""
+        from scipy.signal import savgol_filter
+
+        out = []
+        for s in self.strokes:
+            w = min(window, len(s) if len(s) % 2 else len(s) - 1)
+            if w <= order:
+                out.append(s.copy())
+                continue
+            sm = savgol_filter(s, w, order, axis=0, mode="interp")
+            sm[0], sm[-1] = s[0], s[-1]
+            out.append(sm)
+        return self.copy(strokes=out)
+
+    # ----------------------------------------------------------- combining
+    @staticmethod
+    def concat(inks: Sequence[Ink], text_sep: str = "") -> Ink:
+        """Strokes of all inks in order; texts joined with ``text_sep``."""
+        if not inks:
+            raise InkError("nothing to concatenate")
+        axes = {i.y_axis for i in inks}
+        if len(axes) != 1:
+            inks = [i.y_down() for i in inks]
+        first = inks[0]
+        has_t = all(i.times is not None for i in inks)
+        has_p = all(i.pressures is not None for i in inks)
+        texts = [i.text for i in inks if i.text is not None]
+        return Ink(
+            [s for i in inks for s in i.strokes],
+            times=[t for i in inks for t in i.times] if has_t else None,
+            pressures=[p for i in inks for p in i.pressures] if has_p else None,
+            text=text_sep.join(texts) if texts else None,
+            writer=first.writer,
+            source=first.source,
+            units=first.units,
+            y_axis=inks[0].y_axis,
+        )
+
+    @staticmethod
+    def place_on_line(inks: Sequence[Ink], gap: float, baseline: float = 0.0) -> Ink:
+        """Set inks side by side, left to right, ``gap`` apart, each shifted so its
+        own baseline estimate (the 80th percentile of y, y-down) sits on ``baseline``."""
+        placed, x = [], 0.0
+        for ink in inks:
+            ink = ink.y_down()
+            if ink.num_points == 0:
+                continue
+            x0, _, x1, _ = ink.bounds()
+            base = float(np.percentile(ink.resample(max(ink._extent() / 200, 1e-9)).points()[:, 1], 80))
+            placed.append(ink.translate(x - x0, baseline - base))
+            x += (x1 - x0) + gap
+        return Ink.concat(placed, text_sep=" ")
+
+
+def _rdp_mask(points: np.ndarray, epsilon: float) -> np.ndarray:
+    """Boolean mask of the points kept by Ramer-Douglas-Peucker (iterative)."""
+    n = len(points)
+    keep = np.zeros(n, dtype=bool)
+    if n == 0:
+        return keep
+    keep[0] = keep[-1] = True
+    stack = [(0, n - 1)]
+    while stack:
+        a, b = stack.pop()
+        if b - a < 2:
+            continue
+        seg = points[b] - points[a]
+        rel = points[a + 1 : b] - points[a]
+        norm = np.hypot(*seg)
+        if norm == 0:
+            dist = np.hypot(rel[:, 0], rel[:, 1])
+        else:
+            dist = np.abs(seg[0] * rel[:, 1] - seg[1] * rel[:, 0]) / norm
+        i = int(np.argmax(dist))
+        if dist[i] > epsilon:
+            m = a + 1 + i
+            keep[m] = True
+            stack += [(a, m), (m, b)]
+    return keep

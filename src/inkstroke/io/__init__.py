@@ -1,0 +1,67 @@
+"""Readers and writers of real pen-data formats, one module per format.
+
+``IMPORTERS`` maps the format names of ``inkstroke data import FORMAT`` to
+``"module:function"``; each function takes a path (plus keyword options) and
+yields :class:`~inkstroke.ink.Ink` objects, raising
+:class:`~inkstroke.errors.InkstrokeError` with the file and line on bad input.
+Modules are imported lazily so that ``inkstroke --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from inkstroke.errors import InkstrokeError
+from inkstroke.ink import Ink
+
+IMPORTERS: dict[str, str] = {
+    "iam": "inkstroke.io.iam:iter_iam",
+    "unipen": "inkstroke.io.unipen:iter_unipen",
+    "hanzi": "inkstroke.io.hanzi:iter_hanzi",
+    "mmah": "inkstroke.io.hanzi:iter_mmah",
+    "inkml": "inkstroke.io.inkml:iter_inkml",
+    "quickdraw": "inkstroke.io.quickdraw:iter_quickdraw",
+    "stroke3": "inkstroke.io.stroke3:iter_stroke3",
+    "hershey": "inkstroke.io.hershey:iter_hershey",
+    "font": "inkstroke.io.font:iter_font",
+}
+
+
+def importer(fmt: str) -> Callable[..., Iterator[Ink]]:
+    """The importer function for a format name."""
+    if fmt not in IMPORTERS:
+        raise InkstrokeError(f"unknown format {fmt!r}; choose one of {', '.join(IMPORTERS)}")
+    module, func = IMPORTERS[fmt].split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def read_ink(spec: str | Path) -> Ink:
+    """One ink from a JSON or InkML file, or ``DATASET.inks:INDEX``."""
+    text = str(spec)
+    if ".inks:" in text:
+        from inkstroke.io.container import InkDataset
+
+        path, _, index = text.rpartition(":")
+        try:
+            i = int(index)
+        except ValueError:
+            raise InkstrokeError(f"{spec}: the index after ':' must be an integer") from None
+        try:
+            return InkDataset(path)[i]
+        except IndexError as e:
+            raise InkstrokeError(str(e)) from None
+    path = Path(text)
+    if not path.exists():
+        raise InkstrokeError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        from inkstroke.io.jsonink import read_json
+
+        return read_json(path)
+    if suffix == ".inkml":
+        from inkstroke.io.inkml import read_inkml
+
+        return read_inkml(path)
+    raise InkstrokeError(f"{path}: cannot read an ink from {suffix or 'a file without suffix'}; use .json, .inkml or DATASET.inks:INDEX")
