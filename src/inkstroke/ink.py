@@ -13,7 +13,9 @@ Conventions
   stroke, aligned with the points.
 
 Stroke-3 (``dx, dy, pen_lift``) and stroke-5 (sketch-rnn) arrays are the
-lingua franca for models; they are exact, lossless views of the geometry.
+lingua franca for models. They give integer (device) coordinates back
+exactly and float ones to within rounding, since summing rounded differences
+need not give back the last bit.
 """
 
 from __future__ import annotations
@@ -117,7 +119,8 @@ class Ink:
         """Rows of (dx, dy, pen_lift); pen_lift=1 marks the last point of a stroke.
 
         The first row is the first point itself (its offset from the origin), so
-        the conversion keeps absolute position and is exactly invertible.
+        the conversion keeps absolute position and is invertible (exactly so on
+        integer coordinates).
         """
         rows = []
         prev = np.zeros(2)
@@ -195,18 +198,19 @@ class Ink:
         return self.transform(np.diag([sx, sx if sy is None else sy]))
 
     def body_height(self) -> float:
-        """A device-independent size: the height of the central band of the ink.
+        """A device-independent size: about the x-height of handwriting.
 
-        The 10th-90th percentile span of y over arc-length-resampled points,
-        which follows the x-height of handwriting and ignores a few long
-        ascenders, descenders or stray points. It does not depend on the sampling
-        rate of the device, unlike the median step length.
+        Twice the interquartile span of y over arc-length-resampled points. The
+        central half of the ink lies in the body band of the letters, so this
+        hardly moves when a word has ascenders or descenders (the 10-90 span
+        grows by half for "glyph" against "ocean"), and unlike the median step
+        length it does not depend on the sampling rate of the device.
         """
         dense = self.resample(step=max(self._extent() / 400.0, 1e-9))
         ys = dense.points()[:, 1]
         if len(ys) < 2:
             return 1.0
-        span = float(np.percentile(ys, 90) - np.percentile(ys, 10))
+        span = 2.0 * float(np.percentile(ys, 75) - np.percentile(ys, 25))
         return span if span > 0 else max(self._extent(), 1.0)
 
     def _extent(self) -> float:
@@ -284,7 +288,9 @@ class Ink:
         )
 
     def smooth(self, window: int = 7, order: int = 2) -> Ink:
-        """Savitzky-Golay smoothing per stroke; strokes shorter than the window are kept."""
+        """Savitzky-Golay smoothing per stroke, end points kept. A stroke shorter
+        than the window gets the largest odd window that fits it; one of at most
+        ``order + 1`` points is kept as it is."""
         from scipy.signal import savgol_filter
 
         out = []

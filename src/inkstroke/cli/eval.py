@@ -1,0 +1,33 @@
+"""``inkstroke eval``: judges of what inkstroke writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Evaluate generated handwriting against real handwriting.", no_args_is_help=True)
+
+
+@app.command("legibility")
+def legibility(
+    data: Path = typer.Option(..., "--data", help="UNIPEN .inks (from `inkstroke data import unipen`); its validation writers give the texts and the human reference."),
+    n: int = typer.Option(100, "-n", help="Number of lines."),
+    model: Path | None = typer.Option(None, "--model", help="Checkpoint (default: the shipped model)."),
+    style: str | None = typer.Option(None, "--style"),
+    temperature: float = typer.Option(0.6, "--temperature"),
+    bias: float = typer.Option(0.0, "--bias"),
+    seed: int = typer.Option(0, "--seed"),
+    output: Path | None = typer.Option(None, "-o", help="Write the report as JSON."),
+    images: Path | None = typer.Option(None, "--images", help="Folder for the first 10 rendered lines of each side."),
+) -> None:
+    """CER/WER of generated vs human lines under Tesseract, plus missing-word and trailing-gibberish rates."""
+    from inkstroke.eval.legibility import evaluate
+    from inkstroke.io.container import atomic_write_bytes
+
+    report = evaluate(data, n, str(model) if model else None, style, temperature, bias, seed, images)
+    text = json.dumps(report, indent=1)
+    if output:
+        atomic_write_bytes(output, lambda f: f.write(text.encode()))
+    typer.echo(text)

@@ -1,0 +1,59 @@
+"""``inkstroke sample`` and ``inkstroke attention``: a checkpoint's raw output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from inkstroke.errors import InkstrokeError
+
+
+def sample(
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="Run folder of inkstroke train."),
+    text: list[str] = typer.Option(..., "--text", help="Text to write; repeat for a batch."),
+    output: Path = typer.Option(..., "-o", help="svg, png, gif, json, inkml (a batch adds -N)."),
+    temperature: float = typer.Option(0.8, "--temperature"),
+    top_k: int | None = typer.Option(None, "--top-k"),
+    top_p: float | None = typer.Option(None, "--top-p"),
+    bias: float = typer.Option(0.0, "--bias"),
+    seed: int = typer.Option(0, "--seed"),
+    prime: Path | None = typer.Option(None, "--prime", help="Ink (json/inkml) whose style to continue; needs --prime-text."),
+    prime_text: str | None = typer.Option(None, "--prime-text"),
+) -> None:
+    """Sample raw lines from a checkpoint (no layout)."""
+    from inkstroke.io import read_ink
+    from inkstroke.render import save_ink
+    from inkstroke.sample.generate import Generator
+
+    gen = Generator.from_checkpoint(checkpoint)
+    primer = None
+    if prime is not None:
+        if not prime_text:
+            raise InkstrokeError("--prime needs --prime-text (what the priming ink says)")
+        primer = (read_ink(prime), prime_text)
+    inks = gen.generate(text, prime=primer, temperature=temperature, top_k=top_k, top_p=top_p,
+                        bias=bias, seed=seed)
+    for k, ink in enumerate(inks):
+        path = output if len(inks) == 1 else output.with_name(f"{output.stem}-{k + 1}{output.suffix}")
+        save_ink(ink, path)
+        typer.echo(f"wrote {path}")
+
+
+def attention(
+    checkpoint: Path = typer.Option(..., "--checkpoint"),
+    text: str = typer.Option(..., "--text"),
+    output: Path = typer.Option(..., "-o", help="PNG heatmap: stroke step x character, per layer and head."),
+    seed: int = typer.Option(0, "--seed"),
+    temperature: float = typer.Option(0.6, "--temperature"),
+) -> None:
+    """Plot the cross-attention of a sample of TEXT."""
+    from inkstroke.io.container import atomic_write_bytes
+    from inkstroke.sample.generate import Generator
+    from inkstroke.sample.inspect import attention_figure, attention_maps, diagonality
+
+    gen = Generator.from_checkpoint(checkpoint)
+    fig = attention_figure(gen, text, seed=seed, temperature=temperature)
+    atomic_write_bytes(output, lambda f: fig.savefig(f, format="png", dpi=110))
+    w, _ = attention_maps(gen, text, seed=seed, temperature=temperature)
+    typer.echo(f"wrote {output}; diagonality (Spearman, last layer) {diagonality(w):.3f}")

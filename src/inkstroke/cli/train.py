@@ -1,0 +1,46 @@
+"""``inkstroke train``: fit tokenizers, cache tokens, train; or the overfit ladder."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+
+from inkstroke.errors import InkstrokeError
+
+
+def train(
+    data: Path = typer.Option(..., "--data", help="Dataset (.inks) or a token cache (.npz)."),
+    config: Path | None = typer.Option(None, "--config", help="TOML config (see configs/)."),
+    out: Path = typer.Option(Path("runs/handwriting"), "--out", help="Run folder for checkpoints and logs."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    overfit: int | None = typer.Option(None, "--overfit", help="Debug ladder: memorise N examples; exit 0 if memorised, 1 if not."),
+    steps: int | None = typer.Option(None, "--steps", help="Override the number of steps."),
+    seed: int | None = typer.Option(None, "--seed"),
+    limit: int | None = typer.Option(None, "--limit", help="Use at most this many inks (quick runs)."),
+) -> None:
+    """Train a handwriting model (motion tokens or the MDN baseline)."""
+    from inkstroke.train.loop import load_config, train as run_training
+    from inkstroke.train.prepare import prepare_tokens
+
+    overrides = {k: v for k, v in {"steps": steps, "seed": seed}.items() if v is not None}
+    cfg = load_config(config, overrides)
+    if not data.exists():
+        raise InkstrokeError(f"{data}: no such dataset")
+    out.mkdir(parents=True, exist_ok=True)
+    if data.suffix == ".npz":
+        cache_path = data
+    else:
+        cache_path = out / "tokens.npz"
+        if not cache_path.exists():
+            prepare_tokens(data, cache_path, limit=limit, seed=cfg.seed)
+    command = "inkstroke " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if overfit is not None:
+        from inkstroke.train.overfit import overfit_ladder
+
+        ok = overfit_ladder(cache_path, overfit, cfg, out)
+        raise typer.Exit(0 if ok else 1)
+    figures = run_training(cache_path, cfg, out, resume=resume, command=command)
+    typer.echo("  ".join(f"{k}={v:.4g}" for k, v in figures.items()))

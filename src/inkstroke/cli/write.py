@@ -1,0 +1,54 @@
+"""``inkstroke write "TEXT" -o OUT``: the main job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def write(
+    text: str = typer.Argument(..., help="Text to write; '-' reads standard input, @FILE reads a file."),
+    output: Path = typer.Option(..., "-o", "--output", help="svg, png, gif, pdf, json or inkml; extra pages go to NAME-2.EXT (a PDF holds them all)."),
+    style: str | None = typer.Option(None, "--style", help="A shipped style name (see --list-styles) or your own sample (json, inkml, DATASET.inks:N)."),
+    style_text: str | None = typer.Option(None, "--style-text", help="What your style sample says, if the file does not record it."),
+    temperature: float = typer.Option(0.6, "--temperature", help="Variety of the strokes (lower is neater)."),
+    bias: float = typer.Option(0.0, "--bias", help="Extra neatness: sharpens every choice (Graves-style bias)."),
+    seed: int = typer.Option(0, "--seed", help="Same seed, same handwriting."),
+    model: Path | None = typer.Option(None, "--model", help="A checkpoint of inkstroke train instead of the shipped model."),
+    page: str = typer.Option("a4", "--page", help="a4, a5, letter, ... or WxH in mm."),
+    margin: float = typer.Option(20.0, "--margin", help="Page margin, mm."),
+    x_height: float = typer.Option(3.0, "--x-height", help="Body height of the handwriting, mm."),
+    line_spacing: float = typer.Option(3.2, "--line-spacing", help="Baseline distance, in x-heights."),
+    align: str = typer.Option("left", "--align", help="left, center, right or justify."),
+    stroke_width: float | None = typer.Option(None, "--stroke-width", help="Pen width (mm for svg/pdf, px for png/gif)."),
+    color: str = typer.Option("black", "--color", help="Ink colour (name or #rrggbb)."),
+    unsupported: str = typer.Option("error", "--unsupported", help="What to do with characters the model cannot write: error, replace (with ?) or transliterate."),
+    list_styles: bool = typer.Option(False, "--list-styles", help="List the shipped styles and exit."),
+) -> None:
+    """Write TEXT as handwriting, laid out on pages."""
+    import sys
+
+    from inkstroke.errors import InkstrokeError
+    from inkstroke.write.api import available_styles, check_output, save_document
+    from inkstroke.write.api import write as write_text
+    from inkstroke.write.layout import PageLayout, parse_page
+
+    if list_styles:
+        typer.echo("\n".join(available_styles(str(model) if model else None)))
+        return
+    if text == "-":
+        text = sys.stdin.read()
+    elif text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise InkstrokeError(f"{text[1:]}: cannot read the text ({e})") from None
+    check_output(output)
+    layout = PageLayout(page=parse_page(page), margin=margin, x_height=x_height,
+                        line_spacing=line_spacing, align=align)
+    doc = write_text(text, model=str(model) if model else None, style=style, style_text=style_text,
+                     temperature=temperature, bias=bias, seed=seed, layout=layout,
+                     unsupported=unsupported, progress=sys.stderr.isatty())
+    for p in save_document(doc, output, stroke_width=stroke_width, color=color):
+        typer.echo(f"wrote {p}")

@@ -1,0 +1,288 @@
+"""The motion-token transformer: text in, pen steps out. One file, top to bottom.
+
+* **Encoder** over characters. Each character is embedded and placed at its
+  *expected x-offset* along the line (from fitted character widths, see
+  :mod:`inkstroke.tokenize.text`), encoded with Fourier features of that
+  offset. A learned ``null`` slot is always present, so the model also runs
+  with no text at all (unconditional), which text dropout teaches.
+* **Decoder** over pen steps. Step ``t``'s input is the previous step (its
+  Δx bin, Δy bin and pen embeddings, or the continuous Δ for the MDN head),
+  plus Fourier features of the pen's absolute position after it. The same
+  x-features as the encoder's make cross-attention easy to learn: the pen at
+  x looks for the character expected at x. Causal self-attention, then
+  cross-attention to the text.
+* **Heads** (``head="bins"``): pen (is the next move in the air?), then Δx
+  given the pen, then Δy given pen and Δx, and an end-of-ink head. The
+  chained heads make a joint distribution rather than three independent ones.
+  ``head="mdn"`` is the Graves-style baseline: a Gaussian mixture over the
+  continuous (Δx, Δy), with the same pen and end heads.
+
+Incremental decoding keeps a key/value cache per layer, so generating step
+``t`` costs one step of compute, not ``t``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class ModelConfig:
+    n_text: int = 97  # text vocabulary size ([PAD], [UNK], printable ASCII)
+    n_bins: int = 24  # Δx and Δy bins of the stroke tokenizer
+    d_model: int = 128  # width of every layer
+    n_head: int = 4  # attention heads
+    n_enc: int = 2  # encoder layers
+    n_dec: int = 4  # decoder layers
+    d_ff: int = 384  # feed-forward width
+    dropout: float = 0.1
+    n_fourier: int = 16  # frequencies of the position features
+    max_period: float = 64.0  # longest position period, in body heights
+    min_period: float = 0.25  # shortest position period, in body heights
+    max_steps: int = 2048  # longest decoder sequence (step-index encoding)
+    head: str = "bins"  # "bins" (motion tokens) or "mdn" (Gaussian mixture baseline)
+    n_mixtures: int = 20  # MDN components
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Fourier(nn.Module):
+    """sin/cos features of a scalar position at geometric periods, projected to d."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        periods = torch.logspace(math.log10(cfg.min_period), math.log10(cfg.max_period), cfg.n_fourier)
+        self.register_buffer("freq", 2 * math.pi / periods, persistent=False)
+        self.proj = nn.Linear(2 * cfg.n_fourier, cfg.d_model)
+
+    def forward(self, pos: torch.Tensor) -> torch.Tensor:
+        a = pos.unsqueeze(-1) * self.freq
+        return self.proj(torch.cat([a.sin(), a.cos()], dim=-1))
+
+
+def step_encoding(n: int, d: int, device=None) -> torch.Tensor:
+    """The classic sinusoidal encoding of step indices (n, d)."""
+    pos = torch.arange(n, device=device, dtype=torch.float32).unsqueeze(1)
+    div = torch.exp(torch.arange(0, d, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / d))
+    pe = torch.zeros(n, d, device=device)
+    pe[:, 0::2] = torch.sin(pos * div)
+    pe[:, 1::2] = torch.cos(pos * div)
+    return pe
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: ModelConfig, cross: bool):
+        super().__init__()
+        self.h, self.d = cfg.n_head, cfg.d_model
+        self.cross = cross
+        self.q = nn.Linear(cfg.d_model, cfg.d_model)
+        self.kv = nn.Linear(cfg.d_model, 2 * cfg.d_model)
+        self.out = nn.Linear(cfg.d_model, cfg.d_model)
+        self.drop = cfg.dropout
+
+    def split(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, _ = x.shape
+        return x.view(b, t, self.h, self.d // self.h).transpose(1, 2)
+
+    def forward(self, x, source, mask=None, causal=False, cache=None, want_weights=False):
+        """``mask``: (B, S) True where the source may be attended to.
+        ``cache``: a dict that holds keys/values across calls (incremental decoding)."""
+        q = self.split(self.q(x))
+        if cache is not None and self.cross and "k" in cache:
+            k, v = cache["k"], cache["v"]
+        else:
+            k, v = (self.split(t) for t in self.kv(source).chunk(2, dim=-1))
+            if cache is not None:
+                if not self.cross and "k" in cache:
+                    k = torch.cat([cache["k"], k], dim=2)
+                    v = torch.cat([cache["v"], v], dim=2)
+                cache["k"], cache["v"] = k, v
+        bias = None
+        if mask is not None:
+            bias = torch.zeros(mask.shape, dtype=q.dtype, device=q.device)
+            bias = bias.masked_fill(~mask, float("-inf"))[:, None, None, :]
+        if causal and x.shape[1] > 1:
+            t, s = x.shape[1], k.shape[2]
+            tri = torch.ones(t, s, dtype=torch.bool, device=x.device).tril(diagonal=s - t)
+            cbias = torch.zeros(t, s, dtype=q.dtype, device=q.device).masked_fill(~tri, float("-inf"))
+            bias = cbias if bias is None else bias + cbias
+        weights = None
+        if want_weights:
+            att = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+            if bias is not None:
+                att = att + bias
+            weights = att.softmax(-1)
+            y = weights @ v
+        else:
+            y = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=bias, dropout_p=self.drop if self.training else 0.0
+            )
+        y = y.transpose(1, 2).reshape(x.shape[0], x.shape[1], self.d)
+        return self.out(y), weights
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: self-attention, optional cross-attention, MLP."""
+
+    def __init__(self, cfg: ModelConfig, cross: bool):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.d_model)
+        self.self_att = Attention(cfg, cross=False)
+        self.cross_att = Attention(cfg, cross=True) if cross else None
+        self.ln2 = nn.LayerNorm(cfg.d_model) if cross else None
+        self.ln3 = nn.LayerNorm(cfg.d_model)
+        self.mlp = nn.Sequential(
+            nn.Linear(cfg.d_model, cfg.d_ff), nn.GELU(), nn.Linear(cfg.d_ff, cfg.d_model)
+        )
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x, self_mask=None, causal=False, memory=None, memory_mask=None,
+                cache=None, want_weights=False):
+        h = self.ln1(x)
+        a, _ = self.self_att(h, h, self_mask, causal, None if cache is None else cache["self"])
+        x = x + self.drop(a)
+        weights = None
+        if self.cross_att is not None:
+            a, weights = self.cross_att(self.ln2(x), memory, memory_mask, False,
+                                        None if cache is None else cache["cross"], want_weights)
+            x = x + self.drop(a)
+        x = x + self.drop(self.mlp(self.ln3(x)))
+        return x, weights
+
+
+class HandwritingModel(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.d_model
+        # encoder
+        self.char_emb = nn.Embedding(cfg.n_text, d)
+        self.null = nn.Parameter(torch.zeros(1, 1, d))
+        self.x_features = Fourier(cfg)  # shared: queries and keys speak the same x-language
+        self.encoder = nn.ModuleList(Block(cfg, cross=False) for _ in range(cfg.n_enc))
+        self.enc_ln = nn.LayerNorm(d)
+        # decoder inputs
+        if cfg.head == "bins":
+            self.dx_emb = nn.Embedding(cfg.n_bins, d)
+            self.dy_emb = nn.Embedding(cfg.n_bins, d)
+        else:
+            self.delta_proj = nn.Linear(2, d)
+        self.pen_emb = nn.Embedding(2, d)
+        self.bos = nn.Parameter(torch.zeros(1, 1, d))
+        self.dec_y = Fourier(cfg)
+        self.register_buffer("steps_pe", step_encoding(cfg.max_steps, d), persistent=False)
+        self.decoder = nn.ModuleList(Block(cfg, cross=True) for _ in range(cfg.n_dec))
+        self.dec_ln = nn.LayerNorm(d)
+        # heads
+        self.pen_head = nn.Linear(d, 1)
+        self.end_head = nn.Linear(d, 1)
+        if cfg.head == "bins":
+            self.head_pen_emb = nn.Embedding(2, d)
+            self.head_dx_emb = nn.Embedding(cfg.n_bins, d)
+            self.dx_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, cfg.n_bins))
+            self.dy_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, cfg.n_bins))
+        else:
+            self.head_pen_emb = nn.Embedding(2, d)
+            self.mdn_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, 6 * cfg.n_mixtures))
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(m: nn.Module) -> None:
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=0.02)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, std=0.02)
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    # ------------------------------------------------------------- encoder
+    def encode(self, chars: torch.Tensor, char_x: torch.Tensor, char_mask: torch.Tensor):
+        """chars, char_x: (B, L); char_mask: (B, L) True for real characters.
+        Returns memory (B, 1 + L, d) and its mask; slot 0 is the null slot."""
+        b = chars.shape[0]
+        x = self.char_emb(chars) + self.x_features(char_x)
+        x = torch.cat([self.null.expand(b, 1, -1), x], dim=1)
+        mask = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=chars.device), char_mask], dim=1)
+        for block in self.encoder:
+            x, _ = block(x, self_mask=mask)
+        return self.enc_ln(x), mask
+
+    # ------------------------------------------------------------- decoder
+    def embed_steps(self, prev: torch.Tensor, pos: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """prev: (B, T, 3) previous steps (bins: ids; mdn: dx, dy, pen floats), the
+        first row of a sequence being ignored in favour of BOS when ``start == 0``.
+        pos: (B, T, 2) absolute pen position before the step to be predicted."""
+        if self.cfg.head == "bins":
+            e = self.dx_emb(prev[..., 0].long()) + self.dy_emb(prev[..., 1].long())
+        else:
+            e = self.delta_proj(prev[..., :2].float())
+        e = e + self.pen_emb(prev[..., 2].long())
+        if start == 0:
+            e = torch.cat([self.bos.expand(e.shape[0], 1, -1), e[:, 1:]], dim=1)
+        t = prev.shape[1]
+        return e + self.x_features(pos[..., 0]) + self.dec_y(pos[..., 1]) + self.steps_pe[start : start + t]
+
+    def decode(self, h, memory, memory_mask, step_mask=None, cache=None, want_weights=False):
+        weights = []
+        for i, block in enumerate(self.decoder):
+            h, w = block(h, self_mask=step_mask, causal=True, memory=memory, memory_mask=memory_mask,
+                         cache=None if cache is None else cache[i], want_weights=want_weights)
+            weights.append(w)
+        return self.dec_ln(h), weights
+
+    def new_cache(self) -> list[dict]:
+        return [{"self": {}, "cross": {}} for _ in self.decoder]
+
+    # --------------------------------------------------------------- heads
+    def head_logits(self, h: torch.Tensor, pen: torch.Tensor, dx: torch.Tensor | None = None):
+        """Chained heads. ``pen`` (and ``dx`` for Δy) are the true values when
+        training, the sampled ones when generating."""
+        out = {"pen": self.pen_head(h).squeeze(-1), "end": self.end_head(h).squeeze(-1)}
+        hp = h + self.head_pen_emb(pen.long())
+        if self.cfg.head == "bins":
+            out["dx"] = self.dx_head(hp)
+            if dx is not None:
+                out["dy"] = self.dy_head(hp + self.head_dx_emb(dx.long()))
+        else:
+            out["mdn"] = self.mdn_head(hp)
+        return out
+
+    def forward(self, batch: dict, want_weights: bool = False):
+        """Teacher-forced pass. ``batch`` holds chars, char_x, char_mask (B, L);
+        steps (B, T, 3) with targets, pos (B, T, 2), step_mask (B, T + 1):
+        position t predicts step t, and position T predicts the end."""
+        memory, mmask = self.encode(batch["chars"], batch["char_x"], batch["char_mask"])
+        prev = batch["inputs"]
+        h = self.embed_steps(prev, batch["pos"])
+        h, weights = self.decode(h, memory, mmask, want_weights=want_weights)
+        tgt = batch["targets"]
+        out = self.head_logits(h, tgt[..., 2], tgt[..., 0] if self.cfg.head == "bins" else None)
+        out["attention"] = weights
+        return out
+
+
+def mdn_params(raw: torch.Tensor, n: int, bias: float = 0.0):
+    """Split the MDN output into (log pi, mu (..,K,2), log sigma (..,K,2), rho)."""
+    logit_pi, mu, log_sigma, rho = raw.split([n, 2 * n, 2 * n, n], dim=-1)
+    mu = mu.unflatten(-1, (n, 2))
+    log_sigma = log_sigma.unflatten(-1, (n, 2)).clamp(-7, 3) - bias
+    return F.log_softmax(logit_pi * (1 + bias), -1), mu, log_sigma, torch.tanh(rho) * 0.99
+
+
+def mdn_nll(raw: torch.Tensor, target: torch.Tensor, n: int) -> torch.Tensor:
+    """Negative log-likelihood of (dx, dy) under the bivariate Gaussian mixture."""
+    log_pi, mu, log_sigma, rho = mdn_params(raw, n)
+    z = (target.unsqueeze(-2) - mu) / log_sigma.exp()
+    zx, zy = z[..., 0], z[..., 1]
+    one_m = 1 - rho**2
+    log_n = (-(zx**2 + zy**2 - 2 * rho * zx * zy) / (2 * one_m)
+             - log_sigma.sum(-1) - 0.5 * torch.log(one_m) - math.log(2 * math.pi))
+    return -torch.logsumexp(log_pi + log_n, dim=-1)

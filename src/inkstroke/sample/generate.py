@@ -1,0 +1,232 @@
+"""Sampling from a handwriting model: batched, KV-cached, streamable.
+
+Each step samples the pen bit, then Δx given the pen, then Δy given both
+(or a Gaussian-mixture Δ for the MDN baseline). ``temperature`` and
+``top_k``/``top_p`` shape every categorical draw; ``bias`` (as in Graves
+2013) sharpens them further, trading variety for neatness.
+
+A sequence stops at the first of: the end head firing, the cross-attention
+having moved past the last character while the pen is lifted, or a length
+cap derived from the text length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from inkstroke.errors import InkstrokeError
+from inkstroke.ink import Ink
+from inkstroke.model.transformer import HandwritingModel, mdn_params
+from inkstroke.tokenize.strokes import StrokeTokenizer
+from inkstroke.tokenize.text import TextTokenizer, normalise_text
+from inkstroke.train.data import char_positions
+
+MAX_TEXT = 400  # characters per generated sequence; longer text is laid out in pieces
+
+
+@dataclass
+class SampleOptions:
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    bias: float = 0.0
+    seed: int | None = 0
+    max_steps: int | None = None
+    steps_per_char: int = 40  # length cap: this many steps per character, plus 30
+    width_scale: float = 1.0  # stretch of the expected character positions
+    x_offset: float = 0.0  # where the first character starts, relative to the first point
+    use_cache: bool = True
+
+
+def _filter(logits: torch.Tensor, top_k: int | None, top_p: float | None) -> torch.Tensor:
+    if top_k:
+        kth = logits.topk(min(top_k, logits.shape[-1]), dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_l, order = logits.sort(dim=-1, descending=True)
+        cum = sorted_l.softmax(-1).cumsum(-1)
+        drop = cum - sorted_l.softmax(-1) > top_p
+        sorted_l = sorted_l.masked_fill(drop, float("-inf"))
+        logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_l)
+    return logits
+
+
+class Generator:
+    def __init__(self, model: HandwritingModel, stroke_tok: StrokeTokenizer, text_tok: TextTokenizer,
+                 device: str = "cpu"):
+        self.model, self.stroke_tok, self.text_tok, self.device = model, stroke_tok, text_tok, device
+        self.centers = torch.tensor(np.stack([stroke_tok.x.centers, stroke_tok.y.centers], 1),
+                                    dtype=torch.float32, device=device)
+
+    @classmethod
+    def from_checkpoint(cls, path, device: str = "cpu") -> Generator:
+        from inkstroke.model.checkpoint import load_checkpoint
+
+        model, stok, ttok, _ = load_checkpoint(path, device)
+        return cls(model, stok, ttok, device)
+
+    # ------------------------------------------------------------ helpers
+    def check_text(self, text: str) -> str:
+        text = normalise_text(text)
+        if not text.strip():
+            raise InkstrokeError("the text is empty")
+        if len(text) > MAX_TEXT:
+            raise InkstrokeError(f"the text is {len(text)} characters long; at most {MAX_TEXT} fit one "
+                                 "sequence (use inkstroke.write for layout of long text)")
+        bad = self.text_tok.unknown(text)
+        if bad:
+            raise InkstrokeError("unsupported characters: " + ", ".join(repr(c) for c in bad))
+        return text
+
+    def _memory(self, texts: list[str], opts: SampleOptions, prime: tuple[Ink, str] | None):
+        """Encoder memory for a batch; with a prime, its text comes first and its
+        characters are stretched onto the prime ink's real extent."""
+        rows, xs = [], []
+        prime_tokens = None
+        for text in texts:
+            if prime is None:
+                ids = self.text_tok.encode(text)
+                xs.append(char_positions(self.text_tok, ids, None, opts.width_scale) + opts.x_offset)
+                rows.append(ids)
+                continue
+            ink, ptext = prime
+            ptext = self.check_text(ptext)
+            prime_tokens = self.stroke_tok.encode(ink)
+            decoded = self.stroke_tok.decode(prime_tokens).points()
+            x0, x1 = float(decoded[:, 0].min()), float(decoded[:, 0].max())
+            pids = self.text_tok.encode(ptext + " ")
+            px = char_positions(self.text_tok, pids, (x0, x1 + self.text_tok.char_width(" ")))
+            scale = (x1 - x0 + self.text_tok.char_width(" ")) / max(self.text_tok.expected_width(ptext + " "), 1e-3)
+            ids = self.text_tok.encode(text)
+            tx = char_positions(self.text_tok, ids, None, opts.width_scale * scale) + x1 + self.text_tok.char_width(" ") * scale
+            rows.append(np.concatenate([pids, ids]))
+            xs.append(np.concatenate([px, tx]))
+        b, n = len(rows), max(len(r) for r in rows)
+        chars = torch.zeros(b, n, dtype=torch.long)
+        char_x = torch.zeros(b, n)
+        mask = torch.zeros(b, n, dtype=torch.bool)
+        for k, (r, x) in enumerate(zip(rows, xs)):
+            chars[k, : len(r)] = torch.from_numpy(r)
+            char_x[k, : len(r)] = torch.from_numpy(x)
+            mask[k, : len(r)] = True
+        memory, mmask = self.model.encode(chars.to(self.device), char_x.to(self.device), mask.to(self.device))
+        return memory, mmask, mask.sum(1), prime_tokens
+
+    def _sample_step(self, h: torch.Tensor, opts: SampleOptions, gen: torch.Generator):
+        """One (pen, dx, dy) draw per row of h (B, d); returns ids/values and deltas."""
+        m = self.model
+        t = max(opts.temperature, 1e-4) / (1.0 + opts.bias)
+        pen_p = torch.sigmoid(m.pen_head(h).squeeze(-1) / t)
+        pen = (torch.rand(pen_p.shape, generator=gen, device=h.device) < pen_p).long()
+        if m.cfg.head == "bins":
+            out = m.head_logits(h, pen)
+            dx = torch.multinomial(_filter(out["dx"] / t, opts.top_k, opts.top_p).softmax(-1), 1, generator=gen)[:, 0]
+            out = m.head_logits(h, pen, dx)
+            dy = torch.multinomial(_filter(out["dy"] / t, opts.top_k, opts.top_p).softmax(-1), 1, generator=gen)[:, 0]
+            delta = torch.stack([self.centers[dx, 0], self.centers[dy, 1]], -1)
+            step = torch.stack([dx, dy, pen], -1)
+        else:
+            raw = m.head_logits(h, pen)["mdn"]
+            log_pi, mu, log_sigma, rho = mdn_params(raw, m.cfg.n_mixtures, opts.bias)
+            k = torch.multinomial((log_pi / max(opts.temperature, 1e-4)).softmax(-1), 1, generator=gen)[:, 0]
+            ar = torch.arange(len(k), device=h.device)
+            mu, sigma, rho = mu[ar, k], log_sigma[ar, k].exp() * opts.temperature ** 0.5, rho[ar, k]
+            z = torch.randn(len(k), 2, generator=gen, device=h.device)
+            delta = torch.stack([mu[:, 0] + sigma[:, 0] * z[:, 0],
+                                 mu[:, 1] + sigma[:, 1] * (rho * z[:, 0] + (1 - rho**2).sqrt() * z[:, 1])], -1)
+            step = torch.cat([delta, pen[:, None].float()], -1)
+        end_p = torch.sigmoid(m.end_head(h).squeeze(-1))
+        return step, delta, pen, end_p
+
+    # ------------------------------------------------------------ sampling
+    @torch.no_grad()
+    def steps(self, texts: list[str], opts: SampleOptions | None = None,
+              prime: tuple[Ink, str] | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Yield, per decoding step, (position after the step (B, 2), pen_up (B,), alive (B,))."""
+        opts = opts or SampleOptions()
+        texts = [self.check_text(t) for t in texts]
+        m, dev = self.model, self.device
+        gen = torch.Generator(device=dev)
+        gen.manual_seed(opts.seed if opts.seed is not None else int(torch.seed() % 2**31))
+        memory, mmask, n_chars, prime_tokens = self._memory(texts, opts, prime)
+        b = len(texts)
+        last_char_x = torch.tensor([char_positions(self.text_tok, self.text_tok.encode(t), None,
+                                                   opts.width_scale)[-1] for t in texts], device=dev)
+        last_char_x = last_char_x + opts.x_offset
+        cap = opts.max_steps or max(opts.steps_per_char * max(len(t) for t in texts) + 30, 60)
+        cap = min(cap, m.cfg.max_steps - 1 - (0 if prime_tokens is None else len(prime_tokens)))
+        continuous = m.cfg.head == "mdn"
+        # the prefix: BOS, then any prime steps, all in one teacher-forced pass
+        if prime_tokens is not None:
+            pt = torch.as_tensor(prime_tokens, device=dev)
+            d = torch.stack([self.centers[pt[:, 0], 0], self.centers[pt[:, 1], 1]], -1)
+            prev_rows = torch.cat([d, pt[:, 2:].float()], -1) if continuous else pt.float()
+            prev = torch.cat([torch.zeros(1, 3, device=dev), prev_rows]).expand(b, -1, -1)
+            pos = torch.cat([torch.zeros(1, 2, device=dev), d.cumsum(0)]).expand(b, -1, -1)
+            offset = pos[:, -1].clone()
+            last_char_x = last_char_x + offset[:, 0]  # text chars sit after the prime
+        else:
+            prev = torch.zeros(b, 1, 3, device=dev)
+            pos = torch.zeros(b, 1, 2, device=dev)
+            offset = torch.zeros(b, 2, device=dev)
+        cache = m.new_cache() if opts.use_cache else None
+        h = m.embed_steps(prev, pos)
+        h, _ = m.decode(h, memory, mmask, cache=cache)
+        h = h[:, -1]
+        t = prev.shape[1]
+        cur = pos[:, -1].clone()
+        all_prev, all_pos = prev, pos
+        alive = torch.ones(b, dtype=torch.bool, device=dev)
+        passed_end = torch.zeros(b, dtype=torch.bool, device=dev)
+        for _ in range(cap):
+            step, delta, pen, end_p = self._sample_step(h, opts, gen)
+            stop = end_p > 0.5
+            # past the last character and lifting the pen: the text is done
+            passed_end |= cur[:, 0] > last_char_x + 0.5
+            stop |= passed_end & (pen == 1)
+            alive = alive & ~stop
+            if not alive.any():
+                break
+            cur = cur + delta * alive[:, None]
+            yield cur - offset, pen, alive
+            row = step.float()[:, None]
+            if opts.use_cache:
+                h = m.embed_steps(row, cur[:, None], start=t)
+                h, _ = m.decode(h, memory, mmask, cache=cache)
+            else:
+                all_prev = torch.cat([all_prev, row], 1)
+                all_pos = torch.cat([all_pos, cur[:, None]], 1)
+                h, _ = m.decode(m.embed_steps(all_prev, all_pos), memory, mmask)
+            h = h[:, -1]
+            t += 1
+
+    def generate(self, texts: list[str], prime: tuple[Ink, str] | None = None, **options) -> list[Ink]:
+        """One y-down ink (body height ≈ 1) per text."""
+        opts = SampleOptions(**options)
+        points: list[list[np.ndarray]] = [[] for _ in texts]
+        pens: list[list[int]] = [[] for _ in texts]
+        for pos, pen, alive in self.steps(texts, opts, prime):
+            p, q, a = pos.cpu().numpy(), pen.cpu().numpy(), alive.cpu().numpy()
+            for k in np.flatnonzero(a):
+                points[k].append(p[k])
+                pens[k].append(int(q[k]))
+        return [_to_ink(pts, pn, normalise_text(t)) for pts, pn, t in zip(points, pens, texts)]
+
+    def stream(self, text: str, prime: tuple[Ink, str] | None = None, **options) -> Iterator[tuple[float, float, bool]]:
+        """Yield (x, y, pen_up) as each point is produced (pen_up: the move to it was in the air)."""
+        for pos, pen, _ in self.steps([text], SampleOptions(**options), prime):
+            yield float(pos[0, 0]), float(pos[0, 1]), bool(pen[0])
+
+
+def _to_ink(points: list[np.ndarray], pens: list[int], text: str) -> Ink:
+    strokes: list[list[np.ndarray]] = []
+    for p, up in zip(points, pens):
+        if up or not strokes:
+            strokes.append([])
+        strokes[-1].append(p)
+    return Ink([np.asarray(s, dtype=np.float64) for s in strokes if len(s) > 1], text=text,
+               units="normalized", y_axis="down", source="inkstroke")

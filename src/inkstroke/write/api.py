@@ -1,0 +1,251 @@
+"""``inkstroke.write``: text in, laid-out handwritten pages out.
+
+Each word is generated on its own, all words of a text in batches, by the
+model shipped in the package (or any checkpoint of ``inkstroke train``). A
+style is a primer: a real ink and its text, fed to the model before every
+word, so every word and line continues the same hand. Words are then
+measured, wrapped into lines and placed on their baselines; pages follow.
+
+A generated word whose ink is empty, or much wider than its text allows
+(trailing scribble), is drawn again with the next seed, up to ``retries``
+times: a cheap guard against the two classic failures of these models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from inkstroke.errors import InkstrokeError
+from inkstroke.ink import Ink
+from inkstroke.tokenize.text import normalise_text, transliterate
+from inkstroke.write.layout import PageLayout, wrap
+
+MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "handwriting"
+STYLES_FILE = "styles.json"
+MAX_WORD = 30  # characters per generated piece; longer words are written in pieces
+MAX_TEXT = 20_000  # characters per call
+
+
+@dataclass
+class Document:
+    """Pages of handwriting: y-down inks in millimetres, ``meta["page_mm"]`` set."""
+
+    pages: list[Ink]
+    text: str
+    settings: dict = field(default_factory=dict)
+
+
+@lru_cache(maxsize=4)
+def load_generator(model: str | None = None):
+    from inkstroke.sample.generate import Generator
+
+    path = Path(model) if model else MODEL_DIR
+    if model is None and not (path / "checkpoint.json").exists():
+        raise InkstrokeError(f"the default model is missing from {path}; reinstall inkstroke")
+    return Generator.from_checkpoint(path)
+
+
+def available_styles(model: str | None = None) -> list[str]:
+    path = (Path(model) if model else MODEL_DIR) / STYLES_FILE
+    if not path.exists():
+        return []
+    return sorted(json.loads(path.read_text()))
+
+
+def load_style(style: str | None, model: str | None = None, style_text: str | None = None) -> tuple[Ink, str] | None:
+    """A primer (ink, text): a shipped style name, or a file any importer reads
+    (JSON, InkML, ``DATASET.inks:INDEX``) whose text is known."""
+    if style is None or style == "none":
+        return None
+    shipped = (Path(model) if model else MODEL_DIR) / STYLES_FILE
+    if shipped.exists():
+        styles = json.loads(shipped.read_text())
+        if style in styles:
+            s = styles[style]
+            return Ink([np.asarray(p) for p in s["strokes"]], text=s["text"], y_axis="down"), s["text"]
+    if not (Path(style).exists() or ".inks:" in style):
+        names = ", ".join(available_styles(model)) or "none shipped"
+        raise InkstrokeError(f"style {style!r} is neither a shipped style ({names}) nor a file")
+    from inkstroke.io import read_ink
+
+    ink = read_ink(style)
+    text = style_text or ink.text
+    if not text:
+        raise InkstrokeError(f"{style}: the style sample has no text; give it with --style-text")
+    if ink.num_points < 2:
+        raise InkstrokeError(f"{style}: the style sample holds no ink")
+    return ink, text
+
+
+def prepare_text(text: str, supported: set[str], unsupported: str = "error") -> str:
+    """Normalise; refuse, replace ('?') or transliterate unsupported characters."""
+    text = normalise_text(text).replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise InkstrokeError("the text is empty")
+    if len(text) > MAX_TEXT:
+        raise InkstrokeError(f"the text has {len(text)} characters; at most {MAX_TEXT} per call")
+    if unsupported == "transliterate":
+        text = "\n".join(transliterate(line) for line in text.split("\n"))
+    bad = sorted({c for c in text if c not in supported and c != "\n"})
+    if bad and unsupported == "error":
+        shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in bad)
+        raise InkstrokeError(f"unsupported characters: {shown}; use --unsupported replace or transliterate")
+    if bad:
+        text = "".join("?" if c not in supported and c != "\n" else c for c in text)
+    if unsupported not in ("error", "replace", "transliterate"):
+        raise InkstrokeError(f"unknown --unsupported mode {unsupported!r}")
+    return text
+
+
+def _pieces(word: str) -> list[str]:
+    return [word[i : i + MAX_WORD] for i in range(0, len(word), MAX_WORD)]
+
+
+def _baseline(ink: Ink) -> float:
+    """The baseline of a generated word (y down, body height ≈ 1): the middle of
+    the body band plus half a body height. The median of densely resampled
+    points sits in the x-height band whatever the ascenders and descenders do."""
+    ys = ink.resample(0.05).points()[:, 1]
+    return float(np.median(ys)) + 0.5
+
+
+def _acceptable(ink: Ink, expected_width: float) -> bool:
+    if ink.num_points < 2:
+        return False
+    x0, _, x1, _ = ink.bounds()
+    return (x1 - x0) <= 2.2 * expected_width + 1.0
+
+
+def generate_words(words: list[str], gen, primer, temperature: float, bias: float, seed: int,
+                   batch: int = 48, retries: int = 2, progress=None) -> list[Ink]:
+    """One ink per word (normalised units), batched by length for speed."""
+    order = sorted(range(len(words)), key=lambda i: len(words[i]))
+    out: list[Ink | None] = [None] * len(words)
+    for a in range(0, len(order), batch):
+        chunk = order[a : a + batch]
+        todo = chunk
+        for attempt in range(retries + 1):
+            inks = gen.generate([words[i] for i in todo], prime=primer, temperature=temperature,
+                                bias=bias, seed=seed + 7919 * attempt + a)
+            again = []
+            for i, ink in zip(todo, inks):
+                if _acceptable(ink, gen.text_tok.expected_width(words[i])) or attempt == retries:
+                    out[i] = ink
+                else:
+                    again.append(i)
+            if not again:
+                break
+            todo = again
+        if progress is not None:
+            progress(len(chunk))
+    return out  # type: ignore[return-value]
+
+
+def write(text: str, *, model: str | None = None, style: str | None = None, style_text: str | None = None,
+          temperature: float = 0.6, bias: float = 0.0, seed: int = 0, layout: PageLayout | None = None,
+          unsupported: str = "error", progress: bool = False) -> Document:
+    """Write ``text`` as handwriting laid out on pages; see the module docstring."""
+    layout = layout or PageLayout()
+    layout.check()
+    gen = load_generator(model)
+    supported = set(gen.text_tok.vocab[2:])
+    text = prepare_text(text, supported, unsupported)
+    primer = load_style(style, model, style_text)
+    paragraphs = [p.split() for p in text.split("\n")]
+    words = [piece for p in paragraphs for w in p for piece in _pieces(w)]
+    from rich.progress import Progress
+
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("writing", total=len(words))
+        inks = generate_words(words, gen, primer, temperature, bias, seed,
+                              progress=lambda n: bar.advance(task, n))
+    # scale to millimetres and measure
+    scale = layout.x_height
+    placed_inks, widths, k = [], [], 0
+    for p in paragraphs:
+        row_inks, row_w = [], []
+        for w in p:
+            for _ in _pieces(w):
+                ink = inks[k]
+                k += 1
+                if ink.num_points == 0:
+                    continue
+                x0, _, x1, _ = ink.bounds()
+                mm = ink.translate(-x0, -_baseline(ink)).scale(scale)
+                row_inks.append(mm)
+                row_w.append((x1 - x0) * scale)
+        placed_inks.append(row_inks)
+        widths.append(row_w)
+    positions = wrap(widths, layout)
+    n_pages = 1 + max((pl.page for row in positions for pl in row), default=0)
+    strokes: list[list[np.ndarray]] = [[] for _ in range(n_pages)]
+    for row_inks, row_pos in zip(placed_inks, positions):
+        for ink, pl in zip(row_inks, row_pos):
+            strokes[pl.page].extend(s + (pl.x, pl.baseline) for s in ink.strokes)
+    size = layout.size()
+    pages = [Ink(s, text=None, units="mm", y_axis="down", source="inkstroke.write",
+                 meta={"page_mm": list(size), "page": i + 1}) for i, s in enumerate(strokes)]
+    pages[0].text = text
+    settings = {"temperature": temperature, "bias": bias, "seed": seed, "style": style,
+                "model": str(model or "default"), "x_height_mm": layout.x_height}
+    return Document(pages, text, settings)
+
+
+def page_paths(path: Path, n: int) -> list[Path]:
+    """Where each page goes: one file, or ``name-1.ext``, ``name-2.ext``, ... ."""
+    if n == 1 or path.suffix.lower() == ".pdf":
+        return [path]
+    return [path.with_name(f"{path.stem}-{i + 1}{path.suffix}") for i in range(n)]
+
+
+def check_output(path: Path) -> None:
+    """Fail before any work if the output cannot be written."""
+    from inkstroke.render import SUFFIXES
+
+    if path.suffix.lower() not in SUFFIXES:
+        raise InkstrokeError(f"{path}: unknown output format; use one of {', '.join(SUFFIXES)}")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InkstrokeError(f"{path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise InkstrokeError(f"{path}: the folder {folder} is not writable")
+    if path.is_dir():
+        raise InkstrokeError(f"{path}: is a folder")
+
+
+def save_document(doc: Document, path: str | Path, stroke_width: float | None = None,
+                  color: str = "black") -> list[Path]:
+    """Write every page; a PDF gets all pages, other formats one file per page."""
+    from inkstroke.render import save_ink
+
+    path = Path(path)
+    check_output(path)
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        from inkstroke.io.container import atomic_write_bytes
+        from inkstroke.render.pdf import pdf_bytes
+
+        w, h = doc.pages[0].meta["page_mm"]
+        data = pdf_bytes(doc.pages, page_size=(w, h), margin=0.0, stroke_width=stroke_width or 0.35, color=color)
+        atomic_write_bytes(path, lambda f: f.write(data))
+        return [path]
+    paths = page_paths(path, len(doc.pages))
+    opts: dict = {}
+    if suffix in (".svg", ".png", ".gif"):
+        opts["color"] = color
+        if stroke_width is not None:
+            opts["stroke_width"] = stroke_width
+    if suffix == ".svg":
+        opts["units"] = "mm"  # real size: prints and plots at the page's scale
+        opts.setdefault("stroke_width", 0.35)
+    if suffix == ".png":
+        opts.setdefault("width", 1240)
+    for page, p in zip(doc.pages, paths):
+        save_ink(page, p, **opts)
+    return paths
