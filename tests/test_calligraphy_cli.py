@@ -99,3 +99,10 @@ def test_bad_input_exits_2_without_output(tmp_path, capsys):
     assert main(["calligraphy", "永", "-o", str(tmp_path / "out.jpg"), "--steps", "0"]) == 2
     assert main(["calligraphy", "永", "-o", str(tmp_path / "no" / "out.png")]) == 2
     assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_default_steps_are_the_default_schedule():
+    from inkstroke.calligraphy.optimize import OptimizeConfig
+    from inkstroke.cli.calligraphy import DEFAULT_STEPS
+
+    assert DEFAULT_STEPS == sum(stage.steps for stage in OptimizeConfig().stages)

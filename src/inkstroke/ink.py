@@ -20,8 +20,9 @@ need not give back the last bit.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 import numpy as np
 

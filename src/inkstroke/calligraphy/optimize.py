@@ -49,7 +49,7 @@ class Stage:
 
 @dataclass
 class OptimizeConfig:
-    stages: tuple[Stage, ...] = (Stage(128, 120, 3.0, 1.5), Stage(256, 30, 1.0, 1.0))
+    stages: tuple[Stage, ...] = (Stage(128, 80, 3.0, 1.5), Stage(256, 15, 1.0, 1.0))
     blur_sigmas: tuple[float, ...] = (1.0, 3.0)  # at 256 pixels; scaled with the stage size
     w_dice: float = 0.1
     w_smooth: float = 2e-4

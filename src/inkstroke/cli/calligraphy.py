@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-DEFAULT_STEPS = 95
+DEFAULT_STEPS = 95  # the stages of OptimizeConfig(); not imported here, to keep --help fast
 
 
 def calligraphy(
@@ -40,6 +40,9 @@ def calligraphy(
     ),
     replay: Path | None = typer.Option(
         None, "--replay", help="Render this trajectory JSON instead (one character)."
+    ),
+    panels: bool = typer.Option(
+        False, "--panels", help="One row per character: target | default motion | optimised."
     ),
 ) -> None:
     """Write CHARS with a simulated ink brush, optimising its motion to match the target glyph.
@@ -105,7 +108,14 @@ def calligraphy(
             )
             save_trajectory(r.optimised or r.raw, path)
             typer.echo(f"wrote {path}")
-    _save_png(output, np.hstack([to_image(r.image) for r in results]))
+    if panels:  # one row per character
+        rows = [
+            np.hstack([to_image(r.target), to_image(r.raw_image), to_image(r.image)])
+            for r in results
+        ]
+        _save_png(output, np.vstack(rows))
+    else:
+        _save_png(output, np.hstack([to_image(r.image) for r in results]))
 
     table = Table(
         "char",

@@ -21,6 +21,20 @@ app = typer.Typer(
     add_completion=False,
 )
 
+def _version(value: bool) -> None:
+    if value:
+        from inkstroke import __version__
+
+        typer.echo(f"inkstroke {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Handwriting and brush calligraphy as a language of motion."""
+
+
 # (module, attribute, name): sub-apps are added with add_typer, commands with command().
 SUBAPPS = [
     ("inkstroke.cli.data", "app", "data"),
@@ -36,6 +50,8 @@ COMMANDS = [
     ("inkstroke.cli.sample", "attention", "attention"),
     ("inkstroke.cli.write", "write", "write"),
     ("inkstroke.cli.calligraphy", "calligraphy", "calligraphy"),
+    ("inkstroke.cli.serve", "serve", "serve"),
+    ("inkstroke.cli.recognize", "recognize", "recognize"),
 ]
 
 for module, attr, name in SUBAPPS:
@@ -54,7 +70,7 @@ for module, attr, name in COMMANDS:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except InkstrokeError as e:
         typer.echo(f"error: {e}", err=True)
         return 2
@@ -75,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(e, click.exceptions.Abort):
             return 1
         raise
-    return 0
+    # without standalone mode, click returns the code of a typer.Exit instead of exiting
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

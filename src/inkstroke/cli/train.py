@@ -17,12 +17,13 @@ def train(
     out: Path = typer.Option(Path("runs/handwriting"), "--out", help="Run folder for checkpoints and logs."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
     overfit: int | None = typer.Option(None, "--overfit", help="Debug ladder: memorise N examples; exit 0 if memorised, 1 if not."),
-    steps: int | None = typer.Option(None, "--steps", help="Override the number of steps."),
+    steps: int | None = typer.Option(None, "--steps", help="Override the number of steps (with --overfit: the most steps to try)."),
     seed: int | None = typer.Option(None, "--seed"),
     limit: int | None = typer.Option(None, "--limit", help="Use at most this many inks (quick runs)."),
 ) -> None:
     """Train a handwriting model (motion tokens or the MDN baseline)."""
-    from inkstroke.train.loop import load_config, train as run_training
+    from inkstroke.train.loop import load_config
+    from inkstroke.train.loop import train as run_training
     from inkstroke.train.prepare import prepare_tokens
 
     overrides = {k: v for k, v in {"steps": steps, "seed": seed}.items() if v is not None}
@@ -40,7 +41,7 @@ def train(
     if overfit is not None:
         from inkstroke.train.overfit import overfit_ladder
 
-        ok = overfit_ladder(cache_path, overfit, cfg, out)
+        ok = overfit_ladder(cache_path, overfit, cfg, out, **({"max_steps": steps} if steps else {}))
         raise typer.Exit(0 if ok else 1)
     figures = run_training(cache_path, cfg, out, resume=resume, command=command)
     typer.echo("  ".join(f"{k}={v:.4g}" for k, v in figures.items()))

@@ -125,7 +125,7 @@ def reference_lines(data: str | Path, n: int = 100, split: str = "valid", seed: 
                     min_words: int = 2, max_chars: int = 60) -> list[Ink]:
     """``n`` real single text lines of one split (writer-disjoint from training)."""
     from inkstroke.io.container import InkDataset
-    from inkstroke.train.prepare import is_single_line
+    from inkstroke.io.unipen import is_single_line
 
     ds = InkDataset(data)
     cand = [i for i, r in enumerate(ds.records)

@@ -90,7 +90,8 @@ def _ink(array, where: str, columns: str = "dx dy pen", **kwargs) -> Ink:
         raise InkstrokeError(
             f"{where}: expected a non-empty (n, 3) stroke-3 array, got shape {array.shape}"
         )
-    array = array.astype(np.float64)
+    with np.errstate(all="ignore"):  # what does not fit a float64 is refused just below
+        array = array.astype(np.float64)
     if not np.isfinite(array).all():
         raise InkstrokeError(f"{where}: holds a NaN or infinite value")
     if columns == "pen dx dy":

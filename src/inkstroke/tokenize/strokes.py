@@ -144,8 +144,11 @@ class StrokeTokenizer:
         return np.column_stack([s3[:, :2], pen_up])
 
     # -------------------------------------------------------------- encode
-    def encode(self, ink: Ink, prepared: bool = False) -> np.ndarray:
-        """Integer steps (T, 3); residual carried forward, long moves split."""
+    def encode(self, ink: Ink, prepared: bool = False, reached: list | None = None) -> np.ndarray:
+        """Integer steps (T, 3); residual carried forward, long moves split.
+
+        With ``reached`` given, the decoded position at which each original point
+        was reached is appended to it (for measuring the round-trip error)."""
         if ink.num_points == 0:
             raise InkstrokeError("cannot tokenize an empty ink")
         if prepared:
@@ -165,6 +168,8 @@ class StrokeTokenizer:
                 out.append((ix, iy, int(pen)))
                 # done when what is left is within the reach of the bin just used
                 if abs(tx - px) <= rx[ix] and abs(ty - py) <= ry[iy]:
+                    if reached is not None:
+                        reached.append((px, py))
                     break
                 if len(out) > 100_000:
                     raise InkstrokeError("ink too long to tokenize (over 100,000 steps)")
@@ -172,9 +177,10 @@ class StrokeTokenizer:
 
     @staticmethod
     def _lookup(axis: AxisBins) -> tuple[list[float], list[float], list[float]]:
-        """Edges, centres and reach (half width; the outer bins reach their own size)."""
+        """Edges, centres and reach (half a bin width). The outer bins reach no
+        further than the others: a longer move takes another step, so that the
+        decoded point stays within one bin width of the original."""
         half = axis.widths() / 2 + 1e-9
-        half[0], half[-1] = max(half[0], abs(axis.centers[0])), max(half[-1], abs(axis.centers[-1]))
         return axis.edges.tolist(), axis.centers.tolist(), half.tolist()
 
     # -------------------------------------------------------------- decode
@@ -211,7 +217,7 @@ class StrokeTokenizer:
             if len(x) < 3 or len(x) != len(y) or not (np.diff(x) > 0).all() or not (np.diff(y) > 0).all():
                 raise ValueError("bin centres must be increasing and of equal count")
             return cls(AxisBins(x), AxisBins(y), float(d["step"]), float(d["rdp"]))
-        except (KeyError, TypeError, ValueError) as e:
+        except (AttributeError, KeyError, TypeError, ValueError) as e:
             raise InkstrokeError(f"{where}: not a valid stroke tokenizer ({e})") from None
 
     def save(self, path: str | Path) -> None:

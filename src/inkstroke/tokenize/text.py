@@ -14,6 +14,7 @@ character expected at x.
 
 from __future__ import annotations
 
+import re
 import string
 import unicodedata
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ def normalise_text(text: str) -> str:
     """Typographic punctuation to ASCII, NFC, runs of whitespace to one space."""
     text = unicodedata.normalize("NFC", text)
     text = "".join(NORMALISE.get(c, c) for c in text)
-    return " ".join(text.split(" ")).strip("\n")
+    return re.sub(" {2,}", " ", text).strip("\n")
 
 
 def transliterate(text: str) -> str:
@@ -146,6 +147,9 @@ class TextTokenizer:
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "text tokenizer") -> TextTokenizer:
-        if d.get("kind") != "inkstroke-text-tokenizer" or not isinstance(d.get("vocab"), list):
-            raise InkstrokeError(f"{where}: not a valid text tokenizer")
-        return cls(list(d["vocab"]), {k: float(v) for k, v in d.get("widths", {}).items()})
+        try:
+            if d.get("kind") != "inkstroke-text-tokenizer" or not isinstance(d.get("vocab"), list):
+                raise ValueError("kind or vocab")
+            return cls(list(d["vocab"]), {k: float(v) for k, v in d.get("widths", {}).items()})
+        except (AttributeError, TypeError, ValueError) as e:
+            raise InkstrokeError(f"{where}: not a valid text tokenizer ({e})") from None

@@ -1,0 +1,318 @@
+"""Agents for ``inkstroke/BrushWrite-v0`` on Stable-Baselines3: SAC by default,
+PPO as an option; training with a stroke curriculum, TensorBoard logs and
+checkpoints; loading that refuses what is not a BrushWrite agent; and the
+held-out comparison against the raw medians and trajectory optimisation.
+
+A checkpoint is SB3's own zip. The environment settings it was trained with
+travel inside it (the ``brush_env`` attribute, which SB3 saves with the
+model), so an agent always acts in the environment it learned.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from stable_baselines3 import PPO, SAC
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+
+from inkstroke.calligraphy.trajectory import Trajectory
+from inkstroke.errors import InkstrokeError
+from inkstroke.rl.env import BrushWriteEnv, character_split, check_observation
+
+ALGOS = {"sac": SAC, "ppo": PPO}
+
+
+@dataclass
+class TrainConfig:
+    algo: str = "sac"
+    timesteps: int = 30_000
+    n_envs: int = 4
+    seed: int = 0
+    chars: int = 400  # training characters: a seeded sample of the train split
+    learning_rate: float = 3e-4
+    batch_size: int = 128
+    buffer_size: int = 30_000  # SAC only; ~26 kB a transition with the default images
+    gamma: float = 0.9  # a correction pays off within a move or two
+    net: tuple[int, ...] = (256, 256)
+    use_image: bool = True  # False: the policy reads only the patch and the state
+    checkpoint_every: int = 5_000
+    # (fraction of training, max_strokes): single strokes, runs of three, whole characters
+    curriculum: tuple[tuple[float, int], ...] = ((0.0, 1), (0.3, 3), (0.6, 0))
+    env: dict = field(default_factory=dict)  # BrushWriteEnv keyword arguments
+
+
+class BrushExtractor(BaseFeaturesExtractor):
+    """Features of a BrushWrite observation: a small strided CNN over the whole
+    page, a linear layer over the patch, and the state vector as it is."""
+
+    def __init__(
+        self, observation_space, use_image: bool = True, page: int = 128, local: int = 128
+    ):
+        image, patch, state = (observation_space[k].shape for k in ("image", "patch", "state"))
+        super().__init__(observation_space, (page if use_image else 0) + local + state[0])
+        self.use_image = use_image
+        if use_image:
+            self.page = torch.nn.Sequential(
+                torch.nn.Conv2d(image[0], 16, 4, stride=4),
+                torch.nn.ReLU(),
+                torch.nn.Conv2d(16, 32, 4, stride=4),
+                torch.nn.ReLU(),
+                torch.nn.Flatten(),
+                torch.nn.LazyLinear(page),
+                torch.nn.ReLU(),
+            )
+            with torch.no_grad():  # materialise the lazy layer
+                self.page(torch.zeros((1, *image)))
+        self.local = torch.nn.Sequential(
+            torch.nn.Flatten(), torch.nn.Linear(int(np.prod(patch)), local), torch.nn.ReLU()
+        )
+
+    def forward(self, obs: dict) -> torch.Tensor:
+        parts = [self.local(obs["patch"]), obs["state"]]
+        if self.use_image:
+            parts.insert(0, self.page(obs["image"]))
+        return torch.cat(parts, dim=1)
+
+
+class Curriculum(BaseCallback):
+    """Raise the strokes per episode as training goes: ``stages`` are
+    (fraction of the total timesteps, max_strokes), 0 meaning whole characters."""
+
+    def __init__(self, stages: Sequence[tuple[float, int]], total: int):
+        super().__init__()
+        self.stages, self.total, self.level = sorted(stages), total, None
+
+    def _on_step(self) -> bool:
+        frac = self.num_timesteps / max(self.total, 1)
+        level = [k for start, k in self.stages if start <= frac][-1]
+        if level != self.level:
+            self.training_env.set_attr("max_strokes", level)
+            self.level = level
+        self.logger.record("curriculum/max_strokes", level)
+        return True
+
+
+class Progress(BaseCallback):
+    def __init__(self, report: Callable[[int], None]):
+        super().__init__()
+        self.report = report
+
+    def _on_step(self) -> bool:
+        self.report(self.num_timesteps)
+        return True
+
+
+def training_characters(count: int, seed: int) -> list[str]:
+    """A seeded sample of the train split (a small pool keeps targets cached)."""
+    chars = character_split("train")
+    rng = np.random.default_rng(seed)
+    return [chars[i] for i in sorted(rng.choice(len(chars), min(count, len(chars)), replace=False))]
+
+
+def held_out_characters(count: int) -> list[str]:
+    """``count`` characters spread evenly over the held-out split."""
+    chars = character_split("test")
+    if not 1 <= count <= len(chars):
+        raise InkstrokeError(f"count {count} is out of range [1, {len(chars)}]")
+    return chars[:: len(chars) // count][:count]
+
+
+def train(
+    out: str | Path,
+    config: TrainConfig = TrainConfig(),
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Train an agent; writes ``out/agent.zip``, ``out/checkpoints/`` and
+    TensorBoard logs under ``out/tb/``. Returns the agent's path."""
+    if config.algo not in ALGOS:
+        raise InkstrokeError(f"unknown algorithm {config.algo!r}; use one of {', '.join(ALGOS)}")
+    if config.timesteps < 1 or config.n_envs < 1 or config.chars < 1:
+        raise InkstrokeError("timesteps, n_envs and chars must be at least 1")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    env_config = {k: v for k, v in config.env.items() if k not in ("chars", "max_strokes")}
+    BrushWriteEnv(chars=["永"], **env_config)  # bad settings fail here, before any work
+    env = make_vec_env(
+        BrushWriteEnv,
+        n_envs=config.n_envs,
+        seed=config.seed,
+        env_kwargs={"chars": training_characters(config.chars, config.seed), **env_config},
+    )
+    policy_kwargs = {
+        "features_extractor_class": BrushExtractor,
+        "features_extractor_kwargs": {"use_image": config.use_image},
+        "net_arch": list(config.net),
+    }
+    common = {
+        "learning_rate": config.learning_rate,
+        "batch_size": config.batch_size,
+        "gamma": config.gamma,
+        "policy_kwargs": policy_kwargs,
+        "tensorboard_log": str(out / "tb"),
+        "seed": config.seed,
+        "device": "cpu",
+        "verbose": 0,
+    }
+    if config.algo == "sac":
+        model = SAC(
+            "MultiInputPolicy",
+            env,
+            buffer_size=config.buffer_size,
+            learning_starts=min(1_000, config.timesteps // 2),
+            **common,
+        )
+    else:
+        model = PPO("MultiInputPolicy", env, n_steps=256, **common)
+    model.brush_env = env_config
+    model.brush_train_config = asdict(config)
+    callbacks = [
+        Curriculum(config.curriculum, config.timesteps),
+        CheckpointCallback(
+            max(config.checkpoint_every // config.n_envs, 1),
+            str(out / "checkpoints"),
+            name_prefix=config.algo,
+        ),
+    ]
+    if progress is not None:
+        callbacks.append(Progress(progress))
+    model.learn(config.timesteps, callback=CallbackList(callbacks), tb_log_name=config.algo)
+    path = out / "agent.zip"
+    model.save(path)
+    env.close()
+    return path
+
+
+# ------------------------------------------------------------------ agents
+class BrushAgent:
+    """A trained policy and the environment settings it acts in."""
+
+    def __init__(self, model, env_config: dict, path: Path | None = None):
+        self.model, self.env_config, self.path = model, dict(env_config), path
+        self._env: BrushWriteEnv | None = None
+
+    def act(self, obs: dict, deterministic: bool = True) -> np.ndarray:
+        """The policy's action for one observation (or a batch of them)."""
+        check_observation(obs, self.model.observation_space)
+        action, _ = self.model.predict(obs, deterministic=deterministic)
+        return action
+
+    def write(self, char: str) -> Trajectory:
+        """Write a whole character, one policy step per move."""
+        if self._env is None:
+            self._env = BrushWriteEnv(chars=[char], **self.env_config)
+        env = self._env
+        obs, _ = env.reset(options={"char": char})
+        done = False
+        while not done:
+            obs, _, done, _, _ = env.step(self.act(obs))
+        return env.trajectory()
+
+
+def load_agent(path: str | Path) -> BrushAgent:
+    """Load an agent saved by :func:`train` (or one of its checkpoints); refuse
+    anything else with an :class:`InkstrokeError` that names the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InkstrokeError(f"{path}: no such agent file")
+    try:
+        with zipfile.ZipFile(path) as z:
+            data = json.loads(z.read("data"))
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError, OSError) as e:
+        raise InkstrokeError(
+            f"{path}: not a readable agent checkpoint (an SB3 zip with 'data'): {e}"
+        ) from None
+    module = (
+        str(data.get("policy_class", {}).get("__module__", "")) if isinstance(data, dict) else ""
+    )
+    algo = next((name for name in ALGOS if f".{name}." in module), None)
+    if algo is None or "brush_env" not in data:
+        raise InkstrokeError(
+            f"{path}: not a BrushWrite agent (policy {module or 'unknown'}, "
+            f"{'with' if isinstance(data, dict) and 'brush_env' in data else 'without'} environment settings)"
+        )
+    try:
+        model = ALGOS[algo].load(path, device="cpu")
+    except Exception as e:  # SB3 and torch raise anything from pickle to zip errors
+        raise InkstrokeError(
+            f"{path}: the agent checkpoint is corrupt ({type(e).__name__}: {e})"
+        ) from None
+    env_config = dict(model.brush_env)
+    expected = BrushWriteEnv(chars=["永"], **env_config).observation_space
+    if model.observation_space != expected:
+        raise InkstrokeError(
+            f"{path}: the agent observes {model.observation_space}, but its environment gives {expected}"
+        )
+    return BrushAgent(model, env_config, path)
+
+
+# -------------------------------------------------------------- evaluation
+@dataclass
+class Comparison:
+    """IoU and seconds per character for each method, over the same characters."""
+
+    chars: list[str]
+    iou: dict[str, list[float]] = field(default_factory=dict)
+    seconds: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, method: str, iou: float, seconds: float) -> None:
+        self.iou.setdefault(method, []).append(iou)
+        self.seconds.setdefault(method, []).append(seconds)
+
+    def summary(self) -> list[dict]:
+        return [
+            {
+                "method": m,
+                "chars": len(self.iou[m]),
+                "iou": float(np.mean(self.iou[m])),
+                "iou_std": float(np.std(self.iou[m])),
+                "seconds": float(np.mean(self.seconds[m])),
+            }
+            for m in self.iou
+        ]
+
+
+def compare_methods(
+    chars: Sequence[str],
+    agent: BrushAgent | None = None,
+    optimise_steps: Sequence[int] = (),
+    size: int = 256,
+    progress: Callable[[int, str], None] | None = None,
+) -> Comparison:
+    """IoU against the Kaiti target at ``size`` and time per character of the
+    raw medians, the agent (if given) and trajectory optimisation with each
+    budget of ``optimise_steps`` (the default 150-step schedule, scaled). Every
+    trajectory is rendered by the numpy brush, so the methods differ only in
+    their motion."""
+    from inkstroke.calligraphy import brush
+    from inkstroke.calligraphy.metrics import iou
+    from inkstroke.calligraphy.optimize import OptimizeConfig, write_character
+    from inkstroke.calligraphy.profiles import default_trajectory
+    from inkstroke.calligraphy.targets import start_lines, target_image
+
+    result = Comparison(list(chars))
+    base = OptimizeConfig()
+    steps = sum(s.steps for s in base.stages)
+    for i, char in enumerate(chars):
+        if progress is not None:
+            progress(i, char)
+        target = target_image(char, size)
+        start = time.perf_counter()
+        image = brush.render(default_trajectory(start_lines(char)), size)
+        result.add("medians", iou(image, target), time.perf_counter() - start)
+        if agent is not None:
+            start = time.perf_counter()
+            image = brush.render(agent.write(char), size)
+            result.add("agent", iou(image, target), time.perf_counter() - start)
+        for n in optimise_steps:
+            r = write_character(char, size, config=base.scaled(n / steps))
+            result.add(f"optimised {n} steps", r.metrics["iou"], r.seconds)
+    return result
