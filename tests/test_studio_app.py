@@ -158,7 +158,7 @@ def test_a_stream_past_its_deadline_stops_cleanly(model, tmp_path):
     with running(cfg) as (url, app), httpx.Client(base_url=url, timeout=30) as client:
         events = stream(client, text="the quick brown fox jumps over the lazy dog " * 4)
         assert events[-1][0] == "end" and events[-1][1]["reason"] == "timeout"
-        assert events[-1][1]["points"] == len(points_of(events)) > 0
+        assert events[-1][1]["points"] == len(points_of(events))
         assert app.state.studio.slots.active == 0
 
 
@@ -320,8 +320,8 @@ def test_raw_bodies_over_the_limit_or_not_json(studio):
 
     def chunks():  # no Content-Length: the limit still holds
         yield b'{"text": "a", "strokes": ['
-        for _ in range(2000):
-            yield b"[[1, 2, 3, 0.5]],"
+        for _ in range(20):
+            yield b"[[1, 2, 3, 0.5]]," * 600
         yield b"[[1, 2, 3, 0.5]]]}"
 
     r = client.post("/api/samples", content=chunks(), headers=headers)

@@ -64,4 +64,18 @@ def read_ink(spec: str | Path) -> Ink:
         from inkstroke.io.inkml import read_inkml
 
         return read_inkml(path)
-    raise InkstrokeError(f"{path}: cannot read an ink from {suffix or 'a file without suffix'}; use .json, .inkml or DATASET.inks:INDEX")
+    if suffix == ".xml":  # an IAM On-Line lineStrokes file
+        from inkstroke.io.iam import read_line_strokes
+
+        strokes, times = read_line_strokes(path)
+        return Ink(strokes, times=times, units="ebeam", y_axis="down", source=str(path))
+    if suffix in FIRST_INK_OF:
+        for ink in importer(FIRST_INK_OF[suffix])(path):
+            return ink
+        raise InkstrokeError(f"{path}: holds no ink")
+    known = ", ".join([".json", ".inkml", ".xml", *FIRST_INK_OF])
+    raise InkstrokeError(f"{path}: cannot read an ink from {suffix or 'a file without suffix'}; use {known} or DATASET.inks:INDEX")
+
+
+# single-ink readers for files that can hold many: the first ink is taken
+FIRST_INK_OF = {".dat": "unipen", ".ndjson": "quickdraw", ".npy": "stroke3"}

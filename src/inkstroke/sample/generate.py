@@ -40,6 +40,7 @@ class SampleOptions:
     width_scale: float = 1.0  # stretch of the expected character positions
     x_offset: float = 0.0  # where the first character starts, relative to the first point
     use_cache: bool = True
+    run_to_cap: bool = False  # ignore the stop rules (for benchmarks)
 
 
 def _filter(logits: torch.Tensor, top_k: int | None, top_p: float | None) -> torch.Tensor:
@@ -188,7 +189,8 @@ class Generator:
             # past the last character and lifting the pen: the text is done
             passed_end |= cur[:, 0] > last_char_x + 0.5
             stop |= passed_end & (pen == 1)
-            alive = alive & ~stop
+            if not opts.run_to_cap:
+                alive = alive & ~stop
             if not alive.any():
                 break
             cur = cur + delta * alive[:, None]

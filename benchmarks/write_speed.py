@@ -1,0 +1,58 @@
+"""Speed of ``inkstroke.write`` with the shipped model: a 60-character line and a
+one-page letter of about 1,500 characters (targets: 1 s and 30 s on 2 cores).
+
+    python benchmarks/write_speed.py [--threads 2] [--model RUN]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from inkstroke.write.api import load_generator, write
+
+LINE = "Pack my box with five dozen liquor jugs, said the old sailor."  # 60 characters
+LETTER = (
+    "Dear Margaret,\n"
+    "Thank you for your kind letter, which reached me on a grey Tuesday morning and cheered the whole "
+    "house. The garden has finally woken up after the long winter: the apple trees are in blossom, the "
+    "beans are climbing their poles, and the old cat sleeps all afternoon in the warm corner by the shed. "
+    "We walked to the harbour on Sunday and watched the fishing boats come in, gulls shrieking above "
+    "them, while the children counted the crates of mackerel and argued about the names of the boats. "
+    "Father is well, though he complains that his knee tells him about the weather two days before the "
+    "radio does. He has started writing his memoirs in a blue notebook and reads us a page every evening; "
+    "the chapter about his first job at the printing works made us laugh until we cried. I have taken up "
+    "drawing again, mostly birds and boats, and I am slowly learning to be patient with watercolours. "
+    "Do you still play the piano? I remember the summer you tried to teach me a duet and we gave up after "
+    "three bars because neither of us could stop giggling. Please write soon and tell me everything about "
+    "the new flat, the city, your work and the friends you have made. We all send our love, and the cat "
+    "sends a slow blink of approval.\n"
+    "With warm wishes,\nAnna"
+)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--model", default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    load_generator(args.model)
+    print(f"model load: {time.perf_counter() - t0:.2f} s (once per process); torch threads {args.threads}")
+    assert len(LINE) == 60, len(LINE)
+    write("warm up", model=args.model)
+    for name, text in (("60-character line", LINE), (f"{len(LETTER)}-character letter", LETTER)):
+        times = []
+        for seed in range(3):
+            t0 = time.perf_counter()
+            doc = write(text, model=args.model, seed=seed)
+            times.append(time.perf_counter() - t0)
+        print(f"{name}: median {sorted(times)[1]:.2f} s over 3 seeds "
+              f"(min {min(times):.2f}, max {max(times):.2f}); {len(doc.pages)} page(s)")
+
+
+if __name__ == "__main__":
+    main()
