@@ -35,13 +35,16 @@ def ten_stroke_chars(count: int) -> list[str]:
     return found
 
 
-def best_of(fn, repeats: int) -> float:
-    times = []
+def best_of(fn, repeats: int) -> tuple[float, float]:
+    """Fastest wall-clock and fastest CPU seconds of ``repeats`` calls: on a
+    shared machine the CPU time is what the code itself costs."""
+    walls, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        cpus.append(time.process_time() - cpu)
+        walls.append(time.perf_counter() - wall)
+    return min(walls), min(cpus)
 
 
 def main() -> None:
@@ -55,21 +58,25 @@ def main() -> None:
     chars = ten_stroke_chars(args.chars)
     trajectories = [default_trajectory(character_ink(c)) for c in chars]
     brush.render(trajectories[0], args.size)  # warm up
-    ms, rates = [], []
+    ms, cpu_ms, rates = [], [], []
     for traj in trajectories:
         stats: dict = {}
         brush.render(traj, args.size, stats=stats)
-        t = best_of(lambda traj=traj: brush.render(traj, args.size), args.repeats)
-        ms.append(1e3 * t)
-        rates.append(stats["stamps"] / t)
+        wall, cpu = best_of(lambda traj=traj: brush.render(traj, args.size), args.repeats)
+        ms.append(1e3 * wall)
+        cpu_ms.append(1e3 * cpu)
+        rates.append(stats["stamps"] / max(cpu, 1e-9))
     print(
         f"numpy brush, {len(chars)} ten-stroke characters ({''.join(chars)}) at {args.size}x{args.size}:"
     )
     print(
-        f"  render time  median {statistics.median(ms):.1f} ms, max {max(ms):.1f} ms  (target <= 20 ms)"
+        f"  render time (wall)  median {statistics.median(ms):.1f} ms, max {max(ms):.1f} ms  (target <= 20 ms)"
     )
     print(
-        f"  stamps/s     median {statistics.median(rates):,.0f}, min {min(rates):,.0f}  (target >= 20,000)"
+        f"  render time (CPU)   median {statistics.median(cpu_ms):.1f} ms, max {max(cpu_ms):.1f} ms"
+    )
+    print(
+        f"  stamps per CPU s    median {statistics.median(rates):,.0f}, min {min(rates):,.0f}  (target >= 20,000)"
     )
 
     for size in (128, 256):
@@ -88,9 +95,10 @@ def main() -> None:
         def step(xyz=xyz, valid=valid, size=size):
             torch_brush.render(xyz, valid, size).sum().backward()
 
-        t = best_of(step, args.repeats)
+        wall, cpu = best_of(step, args.repeats)
         print(
-            f"torch brush, {chars[0]} at {size}x{size}: forward + backward {1e3 * t:.1f} ms ({int(valid.sum())} stamps)"
+            f"torch brush, {chars[0]} at {size}x{size}: forward + backward {1e3 * wall:.1f} ms wall,"
+            f" {1e3 * cpu:.1f} ms CPU ({int(valid.sum())} stamps)"
         )
 
 

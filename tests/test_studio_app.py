@@ -7,6 +7,9 @@ cap): these tests are about the plumbing, which any checkpoint exercises.
 
 import io
 import json
+import socket
+import subprocess
+import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -40,8 +43,18 @@ def untrained_model(folder: Path) -> Path:
     torch.manual_seed(0)
     stroke_tok = StrokeTokenizer.fit([hershey_ink(line) for line in LINES])
     text_tok = TextTokenizer()
-    model = HandwritingModel(ModelConfig(n_text=len(text_tok), n_bins=stroke_tok.n_bins, d_model=32,
-                                         n_head=2, n_enc=1, n_dec=1, d_ff=64, dropout=0.0))
+    model = HandwritingModel(
+        ModelConfig(
+            n_text=len(text_tok),
+            n_bins=stroke_tok.n_bins,
+            d_model=32,
+            n_head=2,
+            n_enc=1,
+            n_dec=1,
+            d_ff=64,
+            dropout=0.0,
+        )
+    )
     with torch.no_grad():
         model.end_head.bias.fill_(-30.0)
     save_checkpoint(folder, model.eval(), stroke_tok, text_tok, {})
@@ -72,8 +85,15 @@ def model(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def studio(model, tmp_path_factory):
-    cfg = StudioConfig(data=tmp_path_factory.mktemp("data"), model=model, hanzi_source=str(HANZI),
-                       max_text=60, max_points=500, max_strokes=20, max_body=100_000)
+    cfg = StudioConfig(
+        data=tmp_path_factory.mktemp("data"),
+        model=model,
+        hanzi_source=str(HANZI),
+        max_text=60,
+        max_points=500,
+        max_strokes=20,
+        max_body=100_000,
+    )
     with running(cfg) as (url, app), httpx.Client(base_url=url, timeout=30) as client:
         yield client, app
 
@@ -101,8 +121,17 @@ def points_of(events) -> list[list[float]]:
 
 
 def sample_body(text="abc", n=3):
-    strokes = [[[10.0 + 40 * k + i, 20.0 + 3 * i, 0.1 * k + 0.01 * i, 0.5] for i in range(6)] for k in range(n)]
-    return {"text": text, "writer": "tester", "device": "mouse", "canvas": [800, 260], "strokes": strokes}
+    strokes = [
+        [[10.0 + 40 * k + i, 20.0 + 3 * i, 0.1 * k + 0.01 * i, 0.5] for i in range(6)]
+        for k in range(n)
+    ]
+    return {
+        "text": text,
+        "writer": "tester",
+        "device": "mouse",
+        "canvas": [800, 260],
+        "strokes": strokes,
+    }
 
 
 # ------------------------------------------------------------------ live writing
@@ -138,7 +167,7 @@ def test_hanzi_stream_is_in_stroke_order(studio):
 def test_closing_the_connection_frees_the_work_at_once(model, tmp_path):
     cfg = StudioConfig(data=tmp_path, model=model, max_generations=1, max_text=200)
     with running(cfg) as (url, app), httpx.Client(base_url=url, timeout=30) as client:
-        slots = app.state.studio.slots
+        studio = app.state.studio
         long_text = "the quick brown fox jumps over the lazy dog " * 4
         with client.stream("GET", "/api/stream", params={"text": long_text}) as r:
             lines = r.iter_lines()
@@ -146,10 +175,10 @@ def test_closing_the_connection_frees_the_work_at_once(model, tmp_path):
             busy = client.get("/api/stream", params={"text": "hi"})
             assert busy.status_code == 429 and "already running" in busy.json()["detail"]
         t0 = time.monotonic()
-        while slots.active and time.monotonic() - t0 < 2:
+        while (studio.slots.active or studio.writers.active()) and time.monotonic() - t0 < 2:
             time.sleep(0.01)
-        assert slots.active == 0, "the cancelled stream still holds its slot"
-        assert not any(t.name == "inkstroke-stream" and t.is_alive() for t in threading.enumerate())
+        assert studio.slots.active == 0, "the cancelled stream still holds its slot"
+        assert studio.writers.active() == 0, "the cancelled stream is still being written"
         assert stream(client, text="hi")[-1][1]["reason"] == "done"
 
 
@@ -162,17 +191,20 @@ def test_a_stream_past_its_deadline_stops_cleanly(model, tmp_path):
         assert app.state.studio.slots.active == 0
 
 
-@pytest.mark.parametrize("params, status, words", [
-    ({"text": "x" * 61}, 422, "at most 60"),
-    ({"text": "naïve ☃"}, 422, "unsupported characters"),
-    ({"text": "   "}, 422, "empty"),
-    ({"text": "hi", "temperature": 9}, 422, "temperature"),
-    ({"text": "hi", "style": "/etc/passwd"}, 422, "unknown style"),
-    ({"text": "hi", "style": "sample:9999"}, 404, "no saved sample"),
-    ({"text": "hi", "style": "sample:x"}, 422, "sample ids"),
-    ({"text": "永Q", "mode": "hanzi"}, 422, "no stroke data for the character 'Q'"),
-    ({"text": "hi", "mode": "klingon"}, 422, "mode"),
-])
+@pytest.mark.parametrize(
+    "params, status, words",
+    [
+        ({"text": "x" * 61}, 422, "at most 60"),
+        ({"text": "naïve ☃"}, 422, "unsupported characters"),
+        ({"text": "   "}, 422, "empty"),
+        ({"text": "hi", "temperature": 9}, 422, "temperature"),
+        ({"text": "hi", "style": "/etc/passwd"}, 422, "unknown style"),
+        ({"text": "hi", "style": "sample:9999"}, 404, "no saved sample"),
+        ({"text": "hi", "style": "sample:x"}, 422, "sample ids"),
+        ({"text": "永Q", "mode": "hanzi"}, 422, "no stroke data for the character 'Q'"),
+        ({"text": "hi", "mode": "klingon"}, 422, "mode"),
+    ],
+)
 def test_bad_stream_requests_get_a_clear_4xx(studio, params, status, words):
     client, app = studio
     r = client.get("/api/stream", params=params)
@@ -185,8 +217,12 @@ def test_every_download_format_parses(studio):
     from gcodeparser import GcodeParser
 
     client, _ = studio
-    ink = {"text": "hi", "strokes": [[[0, 0], [1, 1], [2, 0]], [[3, 0], [3, 1]]], "y_axis": "down",
-           "units": "normalized"}
+    ink = {
+        "text": "hi",
+        "strokes": [[[0, 0], [1, 1], [2, 0]], [[3, 0], [3, 1]]],
+        "y_axis": "down",
+        "units": "normalized",
+    }
     got = {}
     for fmt in ("svg", "png", "gif", "pdf", "json", "inkml", "gcode"):
         r = client.post(f"/api/convert/{fmt}", json=ink, params={"name": "my line"})
@@ -205,7 +241,9 @@ def test_every_download_format_parses(studio):
     assert sum(1 for line in lines if line.command == ("G", 1)) >= 3
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd", "a/b", ".hidden", "x" * 200, "a..b", "c:\\win"])
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "a/b", ".hidden", "x" * 200, "a..b", "c:\\win"]
+)
 def test_a_path_as_download_name_is_refused(studio, name):
     client, _ = studio
     ink = {"strokes": [[[0, 0], [1, 1]]], "y_axis": "down"}
@@ -224,7 +262,9 @@ def test_bad_inks_and_formats_are_refused(studio):
 
 def test_written_page_and_hanzi_files(studio):
     client, _ = studio
-    r = client.post("/api/write/svg", json={"text": "hello world", "seed": 1}, params={"name": "page"})
+    r = client.post(
+        "/api/write/svg", json={"text": "hello world", "seed": 1}, params={"name": "page"}
+    )
     assert r.status_code == 200
     root = ET.fromstring(r.content)
     assert root.get("width").endswith("mm") and root.findall(".//{http://www.w3.org/2000/svg}path")
@@ -233,6 +273,27 @@ def test_written_page_and_hanzi_files(studio):
     assert r.status_code == 422 and "larger than" in r.json()["detail"]
     r = client.get("/api/hanzi/svg", params={"chars": "永"})
     assert len(ET.fromstring(r.content).findall(".//{http://www.w3.org/2000/svg}path")) == 5
+
+
+def test_calligraphy_picture_and_trajectory(studio, monkeypatch):
+    from inkstroke.errors import InkstrokeError
+    from inkstroke.io.hanzi import kaiti_font_path
+
+    try:
+        kaiti_font_path("永")
+    except InkstrokeError as e:
+        pytest.skip(str(e))
+    monkeypatch.setenv("INKSTROKE_HANZI_DATA", str(HANZI))
+    client, _ = studio
+    r = client.get("/api/calligraphy/png", params={"chars": "永 十", "steps": 0})
+    assert r.status_code == 200
+    picture = np.asarray(Image.open(io.BytesIO(r.content)))
+    assert picture.shape == (256, 512) and (picture < 128).mean() > 0.02  # ink on both
+    body = client.get("/api/calligraphy/json", params={"chars": "永", "steps": 0}).json()
+    assert body["chars"] == "永" and len(body["trajectories"][0]["strokes"]) == 5
+    assert 0 < body["metrics"][0]["iou"] <= 1
+    r = client.get("/api/calligraphy/png", params={"chars": "永" * 9})
+    assert r.status_code == 422 and "at most 8" in r.json()["detail"]
 
 
 def test_openapi_describes_every_endpoint(studio):
@@ -284,21 +345,32 @@ def nan_body() -> bytes:
     return json.dumps(sample_body()).replace("0.5]", "NaN]", 1).encode()
 
 
-@pytest.mark.parametrize("change, status, words", [
-    (lambda b: b.update(text="  "), 422, "no text"),
-    (lambda b: b.update(text="x" * 61), 422, "at most 60"),
-    (lambda b: b.update(strokes=[]), 422, "no strokes"),
-    (lambda b: b["strokes"].append([]), 422, "stroke 3 is empty"),
-    (lambda b: b["strokes"][1].append([1.0, 2.0, 3.0]), 422, "stroke 1, point 6: expected [x, y, t, pressure]"),
-    (lambda b: b["strokes"][2][3].__setitem__(2, 0.0), 422, "stroke 2, point 3"),  # time goes back
-    (lambda b: b["strokes"][0][1].__setitem__(3, 1.5), 422, "stroke 0, point 1"),  # pressure
-    (lambda b: b["strokes"][0][1].__setitem__(0, 1e12), 422, "stroke 0, point 1"),
-    (lambda b: b["strokes"][0][1].__setitem__(1, "abc"), 422, "strokes.0.1.1"),
-    (lambda b: b.update(strokes=[[[0, 0, 0, 0.5]]] * 21), 422, "at most 20"),
-    (lambda b: b.update(strokes=[[[i, 0, i, 0.5] for i in range(501)]]), 422, "at most 500"),
-    (lambda b: b.update(strokes=[[[i + 0.25, 0.5, i, 0.5] for i in range(8000)]]), 413, "limit of 100000 bytes"),
-    (lambda b: b.pop("text"), 422, "text: Field required"),
-])
+@pytest.mark.parametrize(
+    "change, status, words",
+    [
+        (lambda b: b.update(text="  "), 422, "no text"),
+        (lambda b: b.update(text="x" * 61), 422, "at most 60"),
+        (lambda b: b.update(strokes=[]), 422, "no strokes"),
+        (lambda b: b["strokes"].append([]), 422, "stroke 3 is empty"),
+        (
+            lambda b: b["strokes"][1].append([1.0, 2.0, 3.0]),
+            422,
+            "stroke 1, point 6: expected [x, y, t, pressure]",
+        ),
+        (lambda b: b["strokes"][2][3].__setitem__(2, 0.0), 422, "stroke 2, point 3"),  # t goes back
+        (lambda b: b["strokes"][0][1].__setitem__(3, 1.5), 422, "stroke 0, point 1"),  # pressure
+        (lambda b: b["strokes"][0][1].__setitem__(0, 1e12), 422, "stroke 0, point 1"),
+        (lambda b: b["strokes"][0][1].__setitem__(1, "abc"), 422, "strokes.0.1.1"),
+        (lambda b: b.update(strokes=[[[0, 0, 0, 0.5]]] * 21), 422, "at most 20"),
+        (lambda b: b.update(strokes=[[[i, 0, i, 0.5] for i in range(501)]]), 422, "at most 500"),
+        (
+            lambda b: b.update(strokes=[[[i + 0.25, 0.5, i, 0.5] for i in range(8000)]]),
+            413,
+            "limit of 100000 bytes",
+        ),
+        (lambda b: b.pop("text"), 422, "text: Field required"),
+    ],
+)
 def test_malformed_samples_are_refused_and_nothing_is_stored(studio, change, status, words):
     client, app = studio
     store = app.state.studio.store
@@ -336,7 +408,9 @@ def test_write_in_my_hand(studio):
     t = 0.0
     strokes = []
     for s in hand.strokes:
-        strokes.append([[float(x), float(y), round(t + 0.01 * i, 3), 0.5] for i, (x, y) in enumerate(s)])
+        strokes.append(
+            [[float(x), float(y), round(t + 0.01 * i, 3), 0.5] for i, (x, y) in enumerate(s)]
+        )
         t += 0.01 * len(s) + 0.1
     sid = client.post("/api/samples", json={"text": "hello", "strokes": strokes}).json()["id"]
     plain = points_of(stream(client, text="world", seed=0))
@@ -351,3 +425,29 @@ def test_foreign_host_names_are_refused_on_loopback(model, tmp_path):
     with running(cfg) as (url, _), httpx.Client(base_url=url) as client:
         assert client.get("/api/info").status_code == 200
         assert client.get("/api/info", headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_serve_command(model, tmp_path):
+    cmd = [sys.executable, "-m", "inkstroke.cli.main", "serve", "--data", str(tmp_path)]
+    bad = subprocess.run([*cmd, "--max-text", "0"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--max-text must be positive" in bad.stderr
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [*cmd, "--model", str(model), "--port", str(port)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                info = httpx.get(url + "/api/info").json()
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert info["model"]["ready"] and info["database"] == str(tmp_path / "samples.sqlite")
+        assert httpx.get(url + "/api/info", headers={"Host": "evil.example"}).status_code == 400
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert f"open http://127.0.0.1:{port}/" in out

@@ -30,8 +30,11 @@ def test_round_trip_is_exact(tmp_path):
     back = store.get(sid)
     assert back.text == "hello" and back.writer == "w1" and back.units == "px"
     assert back.meta["device"] == "pen" and back.meta["canvas_px"] == [800.0, 260.0]
-    for a, b in zip(ink.strokes + ink.times + ink.pressures,
-                    back.strokes + back.times + back.pressures, strict=True):
+    for a, b in zip(
+        ink.strokes + ink.times + ink.pressures,
+        back.strokes + back.times + back.pressures,
+        strict=True,
+    ):
         assert np.array_equal(a, b)
     assert store.summaries() == [store.summary(sid)]
     assert store.summary(sid)["points"] == ink.num_points
@@ -60,8 +63,10 @@ def test_a_failure_inside_a_save_leaves_nothing(tmp_path):
     store = SampleStore(tmp_path)
     keep = store.add(sample("kept"))
     with sqlite3.connect(store.path) as db:
-        db.execute("CREATE TRIGGER fail_third BEFORE INSERT ON strokes WHEN NEW.idx = 2 "
-                   "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+        db.execute(
+            "CREATE TRIGGER fail_third BEFORE INSERT ON strokes WHEN NEW.idx = 2 "
+            "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+        )
     with pytest.raises(StoreError, match="disk on fire"):
         store.add(sample("lost", n_strokes=4))
     assert [s["text"] for s in store.summaries()] == ["kept"]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -52,7 +52,7 @@ class OptimizeConfig:
     stages: tuple[Stage, ...] = (Stage(128, 80, 3.0, 1.5), Stage(256, 15, 1.0, 1.0))
     blur_sigmas: tuple[float, ...] = (1.0, 3.0)  # at 256 pixels; scaled with the stage size
     w_dice: float = 0.1
-    w_smooth: float = 2e-4
+    w_smooth: float = 2e-6  # per squared frame unit of second difference
     w_bounds: float = 1e-2
 
     def scaled(self, factor: float) -> OptimizeConfig:
@@ -65,27 +65,25 @@ class OptimizeConfig:
 
 @dataclass
 class Motion:
-    """Per-stroke spline control points (K_i, 3) and landing tip directions (S, 2)."""
+    """Per stroke: spline control points (K_i, 3), landing tip direction (a row
+    of ``tips``, (S, 2)) and the length of the path in frame units."""
 
     controls: list[np.ndarray]
     tips: np.ndarray
-    lengths: list[float] = field(default_factory=list)
+    lengths: list[float]
 
 
-def spline_basis(count: int, samples: int) -> np.ndarray:
-    """(samples, count) clamped uniform cubic B-spline basis on [0, 1]."""
+def spline_basis(count: int, u: np.ndarray) -> np.ndarray:
+    """(len(u), count) basis of a clamped uniform cubic B-spline (count >= 4) at u in [0, 1]."""
     from scipy.interpolate import BSpline
 
-    degree = min(3, count - 1)
-    knots = np.r_[[0.0] * degree, np.linspace(0.0, 1.0, count - degree + 1), [1.0] * degree]
-    return BSpline.design_matrix(np.linspace(0.0, 1.0, samples), knots, degree).toarray()
+    knots = np.r_[[0.0] * 3, np.linspace(0.0, 1.0, count - 2), [1.0] * 3]
+    return BSpline.design_matrix(u, knots, 3).toarray()
 
 
 def fit_motion(traj: Trajectory, tips: np.ndarray | None = None) -> Motion:
     """Spline control points that follow a trajectory's strokes (the landing
     rows at z = 0 left out), by least squares over chord-length parameters."""
-    from scipy.interpolate import BSpline
-
     controls, lengths = [], []
     for s in traj.strokes:
         xyz = s[:, 1:4]
@@ -99,10 +97,7 @@ def fit_motion(traj: Trajectory, tips: np.ndarray | None = None) -> Motion:
             controls.append(np.repeat(xyz[:1], count, axis=0))
             lengths.append(0.0)
             continue
-        degree = 3
-        knots = np.r_[[0.0] * degree, np.linspace(0.0, 1.0, count - degree + 1), [1.0] * degree]
-        basis = BSpline.design_matrix(arc / arc[-1], knots, degree).toarray()
-        ctrl, *_ = np.linalg.lstsq(basis, xyz, rcond=None)
+        ctrl, *_ = np.linalg.lstsq(spline_basis(count, arc / arc[-1]), xyz, rcond=None)
         controls.append(ctrl)
         lengths.append(float(arc[-1]))
     if tips is None:
@@ -119,7 +114,7 @@ def _bases(
     bases = np.zeros((len(counts), M, K))
     valid = np.zeros((len(counts), M), dtype=bool)
     for i, (n, c) in enumerate(zip(counts, motion.controls, strict=True)):
-        b = spline_basis(len(c), n)
+        b = spline_basis(len(c), np.linspace(0.0, 1.0, n))
         bases[i, :n, : len(c)] = b
         bases[i, n:, : len(c)] = b[-1]  # padding repeats the last footprint
         valid[i, :n] = True
@@ -153,7 +148,6 @@ def optimize_motion(
 ) -> Motion:
     """Adam on the control points and landing tips against ``target`` (a square
     ink-density picture in the mmah frame, any size)."""
-    torch.manual_seed(seed)
     S = len(motion.controls)
     K = max(len(c) for c in motion.controls)
     ctrl0 = np.zeros((S, K, 3))
@@ -166,7 +160,7 @@ def optimize_motion(
     )
     real = torch.tensor([[k < len(c) for k in range(K)] for c in motion.controls])
     tables = torch_brush.bristle_tables(S, seed)
-    lengths = list(motion.lengths) or [1.0] * S
+    lengths = list(motion.lengths)
     total = sum(s.steps for s in config.stages)
     done = 0
     for stage in config.stages:
@@ -192,7 +186,7 @@ def optimize_motion(
             )
             bend = ctrl[:, 2:] - 2 * ctrl[:, 1:-1] + ctrl[:, :-2]
             ok = (real[:, 2:] & real[:, :-2]).unsqueeze(-1)
-            loss = loss + config.w_smooth * ((bend * ok) ** 2).sum() / (ok.sum() * 3 + 1e-9) / 100.0
+            loss = loss + config.w_smooth * ((bend * ok) ** 2).sum() / (ok.sum() * 3 + 1e-9)
             z = xyz[..., 2]
             loss = (
                 loss
@@ -222,11 +216,9 @@ def motion_to_trajectory(motion: Motion, char: str = "") -> Trajectory:
     """Rows about half a ``STEP`` apart along each spline, clamped to valid z,
     each stroke led by a touch-down move that sets its landing tip direction."""
     strokes = []
-    for c, length in zip(
-        motion.controls, motion.lengths or [0.0] * len(motion.controls), strict=True
-    ):
+    for c, length in zip(motion.controls, motion.lengths, strict=True):
         n = max(2, math.ceil(length / (0.5 * STEP)) + 1)
-        xyz = spline_basis(len(c), n) @ c
+        xyz = spline_basis(len(c), np.linspace(0.0, 1.0, n)) @ c
         xyz[:, 2] = np.clip(xyz[:, 2], 0.0, Z_MAX)
         strokes.append(xyz)
     return Trajectory(with_times(strokes, tips=motion.tips * LAND_REACH), char=char)
@@ -270,30 +262,14 @@ def write_character(
     raw = default_trajectory(lines, char=char)
     raw_image = brush.render(raw, size, params, seed)
     raw_metrics = compare(raw_image, target)
-    if config is None:
-        return CalligraphyResult(
-            char,
-            target,
-            raw,
-            None,
-            raw_image,
-            raw_image,
-            raw_metrics,
-            raw_metrics,
-            time.perf_counter() - start,
-        )
-    fine = target if size >= 256 else target_image(char, 256, font, target_kind)
-    motion = optimize_motion(fit_motion(raw), fine, config, params, seed, progress)
-    traj = motion_to_trajectory(motion, char)
-    image = brush.render(traj, size, params, seed)
+    traj, image, metrics = None, raw_image, raw_metrics
+    if config is not None:
+        fine = target if size >= 256 else target_image(char, 256, font, target_kind)
+        motion = optimize_motion(fit_motion(raw), fine, config, params, seed, progress)
+        traj = motion_to_trajectory(motion, char)
+        image = brush.render(traj, size, params, seed)
+        metrics = compare(image, target)
+    seconds = time.perf_counter() - start
     return CalligraphyResult(
-        char,
-        target,
-        raw,
-        traj,
-        raw_image,
-        image,
-        raw_metrics,
-        compare(image, target),
-        time.perf_counter() - start,
+        char, target, raw, traj, raw_image, image, raw_metrics, metrics, seconds
     )

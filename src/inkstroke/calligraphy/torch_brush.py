@@ -56,7 +56,7 @@ def teardrop_sdf(along, across, r1, r2, h) -> torch.Tensor:
 
 
 def tuft(xyz: torch.Tensor, tips0: torch.Tensor, ink0: torch.Tensor, params: BrushParams):
-    """Tip (S, M, 2), splay (S, M) and ink (S, M) along padded strokes (S, M, 3)."""
+    """Tip and drag (S, M, 2), splay and ink (S, M) along padded strokes (S, M, 3)."""
     p, z = xyz[..., :2], xyz[..., 2].clamp_min(0.0)
     step = p[:, 1:] - p[:, :-1]
     ds = _ds(xyz)
@@ -66,6 +66,7 @@ def tuft(xyz: torch.Tensor, tips0: torch.Tensor, ink0: torch.Tensor, params: Bru
         v = torch.zeros_like(p)
     trailing = -v / torch.sqrt((v**2).sum(-1, keepdim=True) + 1e-12)
     tip = ema(trailing, 1.0 - torch.exp(-ds / (params.lag_min + params.lag_per_z * z)), tips0)
+    drag = ema(trailing, 1.0 - torch.exp(-ds / params.lag_min), tips0)
     pressure = (z / params.splay_depth).clamp_max(1.0)
     splay = ema(
         pressure.unsqueeze(-1),
@@ -73,7 +74,7 @@ def tuft(xyz: torch.Tensor, tips0: torch.Tensor, ink0: torch.Tensor, params: Bru
         torch.zeros_like(z[:, :1]),
     )[..., 0]
     ink = (ink0.unsqueeze(1) - torch.cumsum(z * ds, dim=1) / params.ink_capacity).clamp_min(0.0)
-    return tip, splay, ink
+    return tip, drag, splay, ink
 
 
 def render(
@@ -109,11 +110,12 @@ def render(
                 starts.append(torch.ones((), dtype=xyz.dtype))
             left = (starts[-1] - use[i]).clamp_min(0.0)
         ink0 = torch.stack(starts)
-    tip, splay, ink = tuft(xyz, tips0, ink0, params)
+    tip, drag, splay, ink = tuft(xyz, tips0, ink0, params)
 
     z = xyz[..., 2].clamp_min(0.0)
     norm = torch.sqrt((tip**2).sum(-1) + 1e-12)
     axis = tip / norm.unsqueeze(-1)
+    streak = drag / torch.sqrt((drag**2).sum(-1, keepdim=True) + 1e-12)
     r1 = 0.5 * params.width_per_z * z * (1.0 + params.splay_gain * splay)
     r2 = params.tip_ratio * r1
     tail = params.drag_per_z * z * norm.clamp_max(1.0)
@@ -124,7 +126,7 @@ def render(
 
     keep = valid & (r1 > 0)
     stroke_of = torch.arange(S).unsqueeze(1).expand_as(keep)[keep]
-    centre, axis = xyz[..., :2][keep] * scale, axis[keep]
+    centre, axis, streak = xyz[..., :2][keep] * scale, axis[keep], streak[keep]
     r1, r2, h = r1[keep] * scale, r2[keep] * scale, h[keep] * scale
     tone, dry = tone[keep], dry[keep]
     reach = 0.5 * (r1 + h + r2)
@@ -136,7 +138,9 @@ def render(
     mid = centre + axis * (0.5 * (h + r2 - r1)).unsqueeze(-1)
     inside = ((mid > -half) & (mid < size + half)).all(-1)
     if not inside.all():
-        stroke_of, centre, axis, mid = stroke_of[inside], centre[inside], axis[inside], mid[inside]
+        stroke_of, centre, axis, streak, mid = (
+            t[inside] for t in (stroke_of, centre, axis, streak, mid)
+        )
         r1, r2, h, tone, dry = (t[inside] for t in (r1, r2, h, tone, dry))
     origin = torch.round(mid.detach()).long()
     offs = torch.arange(-half, half + 1)
@@ -151,7 +155,9 @@ def render(
     sdf = teardrop_sdf(along, signed.abs(), r1e, r2[:, None, None], h[:, None, None])
     alpha = (0.5 - sdf / soft).clamp(0.0, 1.0) * tone[:, None, None]
     if tables is not None and bool((dry > 0).any()):
-        pos = ((signed / r1e.clamp_min(1e-6) + 1.0) * (0.5 * (BRISTLE_TABLE - 1))).clamp(
+        sx, sy = streak[:, :1], streak[:, 1:]
+        across = (cy * sx - cx * sy - o * sy)[:, None, :] + (o * sx)[:, :, None]
+        pos = ((across / r1e.clamp_min(1e-6) + 1.0) * (0.5 * (BRISTLE_TABLE - 1))).clamp(
             0, BRISTLE_TABLE - 1
         )
         g = tables[stroke_of[:, None, None], pos.long()]

@@ -48,6 +48,12 @@ def train(
         5_000, "--checkpoint-every", help="Steps between checkpoints."
     ),
     size: int = typer.Option(64, "--size", help="Canvas and page observation, pixels."),
+    reward: str = typer.Option("soft_iou", "--reward", help="soft_iou or iou."),
+    baseline: bool = typer.Option(
+        True,
+        "--baseline/--no-baseline",
+        help="Reward each move for what it gains over following the reference.",
+    ),
 ) -> None:
     """Train a residual brush-control policy; see docs/rl.md."""
     import torch
@@ -63,9 +69,9 @@ def train(
         n_envs=envs,
         seed=seed,
         chars=chars,
-        use_image=use_image,
+        observe=("image", "patch", "state") if use_image else ("patch", "state"),
         checkpoint_every=checkpoint_every,
-        env={"size": size},
+        env={"size": size, "reward": reward, "baseline": baseline},
     )
     with Progress(transient=True) as bar:
         task = bar.add_task(f"training {algo}", total=timesteps)
@@ -131,4 +137,59 @@ def evaluate(
                 "summary": result.summary(),
             },
         )
+        typer.echo(f"wrote {json_out}")
+
+
+@neural.command("train")
+def neural_train(
+    output: Path = typer.Option(..., "-o", "--output", help="Weights to write (.safetensors)."),
+    samples: int = typer.Option(30_000, "--samples", help="Simulated moves to learn from."),
+    steps: int = typer.Option(4_000, "--steps", help="Adam steps."),
+    batch: int = typer.Option(64, "--batch"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Train the neural brush on simulated moves."""
+    import torch
+    from rich.progress import Progress
+
+    from inkstroke.errors import InkstrokeError
+    from inkstroke.rl.neural_brush import NeuralBrushConfig, save_neural_brush, train_neural_brush
+
+    if min(samples, steps, batch) < 1:
+        raise InkstrokeError("--samples, --steps and --batch must be at least 1")
+    if not output.parent.is_dir():
+        raise InkstrokeError(f"{output}: the folder {output.parent} does not exist")
+    torch.set_num_threads(1)
+    config = NeuralBrushConfig(samples=samples, steps=steps, batch=batch, seed=seed)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("training the neural brush", total=steps)
+        net = train_neural_brush(
+            config,
+            progress=lambda i, n, loss: bar.update(
+                task, completed=i, description=f"training (loss {loss:.4f})"
+            ),
+        )
+    save_neural_brush(net, output)
+    typer.echo(f"wrote {output}")
+
+
+@neural.command("eval")
+def neural_eval(
+    weights: Path | None = typer.Argument(None, help="Weights (default: the shipped ones)."),
+    chars: int = typer.Option(10, "--chars", help="Held-out characters whose strokes to render."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the figures as JSON."),
+) -> None:
+    """IoU of the neural brush against the simulator on held-out strokes, and its speed-up."""
+    import torch
+
+    from inkstroke.rl.agent import held_out_characters
+    from inkstroke.rl.neural_brush import DEFAULT_WEIGHTS, evaluate_neural_brush, load_neural_brush
+
+    torch.set_num_threads(1)
+    net = load_neural_brush(weights or DEFAULT_WEIGHTS)
+    figures = evaluate_neural_brush(net, held_out_characters(chars))
+    for key, value in figures.items():
+        typer.echo(f"{key:24s} {value:.4g}" if isinstance(value, float) else f"{key:24s} {value}")
+    if json_out is not None:
+        _write_json(json_out, figures)
         typer.echo(f"wrote {json_out}")

@@ -20,6 +20,7 @@ def train(
     steps: int | None = typer.Option(None, "--steps", help="Override the number of steps (with --overfit: the most steps to try)."),
     seed: int | None = typer.Option(None, "--seed"),
     limit: int | None = typer.Option(None, "--limit", help="Use at most this many inks (quick runs)."),
+    init_from: Path | None = typer.Option(None, "--init-from", help="Warm start: copy matching weights from this run."),
 ) -> None:
     """Train a handwriting model (motion tokens or the MDN baseline)."""
     from inkstroke.train.loop import load_config
@@ -43,5 +44,5 @@ def train(
 
         ok = overfit_ladder(cache_path, overfit, cfg, out, **({"max_steps": steps} if steps else {}))
         raise typer.Exit(0 if ok else 1)
-    figures = run_training(cache_path, cfg, out, resume=resume, command=command)
+    figures = run_training(cache_path, cfg, out, resume=resume, command=command, init_from=init_from)
     typer.echo("  ".join(f"{k}={v:.4g}" for k, v in figures.items()))

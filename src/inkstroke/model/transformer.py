@@ -16,6 +16,12 @@
   chained heads make a joint distribution rather than three independent ones.
   ``head="mdn"`` is the Graves-style baseline: a Gaussian mixture over the
   continuous (Δx, Δy), with the same pen and end heads.
+* **Character window** (``window_sigma > 0``): each decoder input also gets
+  the embeddings of the characters expected under the pen, weighted by a
+  Gaussian of the distance between the pen's x and each character's expected
+  x. It is Graves's soft window with its position given by the geometry
+  instead of learned, so the model knows which letter it is writing from the
+  first step of training; cross-attention still sees the whole text.
 
 Incremental decoding keeps a key/value cache per layer, so generating step
 ``t`` costs one step of compute, not ``t``.
@@ -45,6 +51,7 @@ class ModelConfig:
     max_period: float = 64.0  # longest position period, in body heights
     min_period: float = 0.25  # shortest position period, in body heights
     max_steps: int = 2048  # longest decoder sequence (step-index encoding)
+    window_sigma: float = 0.0  # width (body heights) of the positional character window; 0 = none
     head: str = "bins"  # "bins" (motion tokens) or "mdn" (Gaussian mixture baseline)
     n_mixtures: int = 20  # MDN components
 
@@ -174,6 +181,7 @@ class HandwritingModel(nn.Module):
         else:
             self.delta_proj = nn.Linear(2, d)
         self.pen_emb = nn.Embedding(2, d)
+        self.window_emb = nn.Embedding(cfg.n_text, d) if cfg.window_sigma > 0 else None
         self.bos = nn.Parameter(torch.zeros(1, 1, d))
         self.dec_y = Fourier(cfg)
         self.register_buffer("steps_pe", step_encoding(cfg.max_steps, d), persistent=False)
@@ -191,6 +199,8 @@ class HandwritingModel(nn.Module):
             self.head_pen_emb = nn.Embedding(2, d)
             self.mdn_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, 6 * cfg.n_mixtures))
         self.apply(self._init)
+        if self.window_emb is not None:
+            nn.init.zeros_(self.window_emb.weight)  # a warm start begins as the model it came from
 
     @staticmethod
     def _init(m: nn.Module) -> None:
@@ -216,10 +226,19 @@ class HandwritingModel(nn.Module):
         return self.enc_ln(x), mask
 
     # ------------------------------------------------------------- decoder
-    def embed_steps(self, prev: torch.Tensor, pos: torch.Tensor, start: int = 0) -> torch.Tensor:
+    def window(self, pen_x: torch.Tensor, text: tuple) -> torch.Tensor:
+        """Soft window over the characters expected at the pen's x: (B, T, d)."""
+        chars, char_x, char_mask = text
+        dist = pen_x.unsqueeze(-1) - char_x.unsqueeze(1)  # (B, T, L)
+        logits = (-0.5 * (dist / self.cfg.window_sigma) ** 2).masked_fill(~char_mask.unsqueeze(1), float("-inf"))
+        w = torch.softmax(logits, dim=-1).nan_to_num(0.0)  # no text: no window
+        return w @ self.window_emb(chars)
+
+    def embed_steps(self, prev: torch.Tensor, pos: torch.Tensor, start: int = 0, text: tuple | None = None) -> torch.Tensor:
         """prev: (B, T, 3) previous steps (bins: ids; mdn: dx, dy, pen floats), the
         first row of a sequence being ignored in favour of BOS when ``start == 0``.
-        pos: (B, T, 2) absolute pen position before the step to be predicted."""
+        pos: (B, T, 2) absolute pen position before the step to be predicted.
+        text: (chars, char_x, char_mask) for the character window."""
         if self.cfg.head == "bins":
             e = self.dx_emb(prev[..., 0].long()) + self.dy_emb(prev[..., 1].long())
         else:
@@ -228,7 +247,10 @@ class HandwritingModel(nn.Module):
         if start == 0:
             e = torch.cat([self.bos.expand(e.shape[0], 1, -1), e[:, 1:]], dim=1)
         t = prev.shape[1]
-        return e + self.x_features(pos[..., 0]) + self.dec_y(pos[..., 1]) + self.steps_pe[start : start + t]
+        e = e + self.x_features(pos[..., 0]) + self.dec_y(pos[..., 1]) + self.steps_pe[start : start + t]
+        if self.window_emb is not None and text is not None:
+            e = e + self.window(pos[..., 0], text)
+        return e
 
     def decode(self, h, memory, memory_mask, step_mask=None, cache=None, want_weights=False):
         weights = []
@@ -261,7 +283,7 @@ class HandwritingModel(nn.Module):
         position t predicts step t, and position T predicts the end."""
         memory, mmask = self.encode(batch["chars"], batch["char_x"], batch["char_mask"])
         prev = batch["inputs"]
-        h = self.embed_steps(prev, batch["pos"])
+        h = self.embed_steps(prev, batch["pos"], text=(batch["chars"], batch["char_x"], batch["char_mask"]))
         h, weights = self.decode(h, memory, mmask, want_weights=want_weights)
         tgt = batch["targets"]
         out = self.head_logits(h, tgt[..., 2], tgt[..., 0] if self.cfg.head == "bins" else None)

@@ -43,7 +43,9 @@ class TrainConfig:
     buffer_size: int = 30_000  # SAC only; ~26 kB a transition with the default images
     gamma: float = 0.9  # a correction pays off within a move or two
     net: tuple[int, ...] = (256, 256)
-    use_image: bool = True  # False: the policy reads only the patch and the state
+    # what the policy reads; the page image needs a CNN and fills the replay
+    # buffer (25 kB a transition), which a CPU budget cannot afford
+    observe: tuple[str, ...] = ("patch", "state")
     checkpoint_every: int = 5_000
     # (fraction of training, max_strokes): single strokes, runs of three, whole characters
     curriculum: tuple[tuple[float, int], ...] = ((0.0, 1), (0.3, 3), (0.6, 0))
@@ -51,36 +53,48 @@ class TrainConfig:
 
 
 class BrushExtractor(BaseFeaturesExtractor):
-    """Features of a BrushWrite observation: a small strided CNN over the whole
-    page, a linear layer over the patch, and the state vector as it is."""
+    """Features of the observation entries the policy reads: a small strided
+    CNN over the page image, a linear layer over the patch, the state as it is."""
 
-    def __init__(
-        self, observation_space, use_image: bool = True, page: int = 128, local: int = 128
-    ):
-        image, patch, state = (observation_space[k].shape for k in ("image", "patch", "state"))
-        super().__init__(observation_space, (page if use_image else 0) + local + state[0])
-        self.use_image = use_image
-        if use_image:
-            self.page = torch.nn.Sequential(
-                torch.nn.Conv2d(image[0], 16, 4, stride=4),
+    def __init__(self, observation_space, page: int = 128, local: int = 128):
+        spaces = observation_space.spaces
+        size = {"image": page, "patch": local}
+        super().__init__(observation_space, sum(size.get(k, s.shape[0]) for k, s in spaces.items()))
+        self.parts = torch.nn.ModuleDict()
+        if "image" in spaces:
+            shape = spaces["image"].shape
+            self.parts["image"] = torch.nn.Sequential(
+                torch.nn.Conv2d(shape[0], 16, 4, stride=4),
                 torch.nn.ReLU(),
                 torch.nn.Conv2d(16, 32, 4, stride=4),
                 torch.nn.ReLU(),
                 torch.nn.Flatten(),
-                torch.nn.LazyLinear(page),
+                torch.nn.Linear(32 * (shape[1] // 16) * (shape[2] // 16), page),
                 torch.nn.ReLU(),
             )
-            with torch.no_grad():  # materialise the lazy layer
-                self.page(torch.zeros((1, *image)))
-        self.local = torch.nn.Sequential(
-            torch.nn.Flatten(), torch.nn.Linear(int(np.prod(patch)), local), torch.nn.ReLU()
-        )
+        if "patch" in spaces:
+            self.parts["patch"] = torch.nn.Sequential(
+                torch.nn.Flatten(),
+                torch.nn.Linear(int(np.prod(spaces["patch"].shape)), local),
+                torch.nn.ReLU(),
+            )
 
     def forward(self, obs: dict) -> torch.Tensor:
-        parts = [self.local(obs["patch"]), obs["state"]]
-        if self.use_image:
-            parts.insert(0, self.page(obs["image"]))
-        return torch.cat(parts, dim=1)
+        return torch.cat(
+            [self.parts[k](v) if k in self.parts else v for k, v in obs.items()], dim=1
+        )
+
+
+def observing(env: BrushWriteEnv, keys: Sequence[str]):
+    """The env showing only ``keys`` of its observation."""
+    from gymnasium.wrappers import FilterObservation
+
+    unknown = set(keys) - set(env.observation_space.spaces)
+    if unknown or not keys:
+        raise InkstrokeError(
+            f"cannot observe {sorted(unknown) or 'nothing'}; choose from image, patch, state"
+        )
+    return FilterObservation(env, list(keys))
 
 
 class Curriculum(BaseCallback):
@@ -140,18 +154,14 @@ def train(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     env_config = {k: v for k, v in config.env.items() if k not in ("chars", "max_strokes")}
-    BrushWriteEnv(chars=["永"], **env_config)  # bad settings fail here, before any work
+    observing(BrushWriteEnv(chars=["永"], **env_config), config.observe)  # fail early
+    chars = training_characters(config.chars, config.seed)
     env = make_vec_env(
-        BrushWriteEnv,
+        lambda: observing(BrushWriteEnv(chars=chars, **env_config), config.observe),
         n_envs=config.n_envs,
         seed=config.seed,
-        env_kwargs={"chars": training_characters(config.chars, config.seed), **env_config},
     )
-    policy_kwargs = {
-        "features_extractor_class": BrushExtractor,
-        "features_extractor_kwargs": {"use_image": config.use_image},
-        "net_arch": list(config.net),
-    }
+    policy_kwargs = {"features_extractor_class": BrushExtractor, "net_arch": list(config.net)}
     common = {
         "learning_rate": config.learning_rate,
         "batch_size": config.batch_size,
@@ -173,6 +183,7 @@ def train(
     else:
         model = PPO("MultiInputPolicy", env, n_steps=256, **common)
     model.brush_env = env_config
+    model.brush_observe = list(config.observe)
     model.brush_train_config = asdict(config)
     callbacks = [
         Curriculum(config.curriculum, config.timesteps),
@@ -195,14 +206,18 @@ def train(
 class BrushAgent:
     """A trained policy and the environment settings it acts in."""
 
-    def __init__(self, model, env_config: dict, path: Path | None = None):
+    def __init__(self, model, env_config: dict, observe: Sequence[str], path: Path | None = None):
         self.model, self.env_config, self.path = model, dict(env_config), path
+        self.observe = list(observe)
         self._env: BrushWriteEnv | None = None
+        self.space = BrushWriteEnv(chars=["永"], **self.env_config).observation_space
 
     def act(self, obs: dict, deterministic: bool = True) -> np.ndarray:
-        """The policy's action for one observation (or a batch of them)."""
-        check_observation(obs, self.model.observation_space)
-        action, _ = self.model.predict(obs, deterministic=deterministic)
+        """The policy's action for one observation of the environment (or a batch)."""
+        check_observation(obs, self.space)
+        action, _ = self.model.predict(
+            {k: obs[k] for k in self.observe}, deterministic=deterministic
+        )
         return action
 
     def write(self, char: str) -> Trajectory:
@@ -234,10 +249,11 @@ def load_agent(path: str | Path) -> BrushAgent:
         str(data.get("policy_class", {}).get("__module__", "")) if isinstance(data, dict) else ""
     )
     algo = next((name for name in ALGOS if f".{name}." in module), None)
-    if algo is None or "brush_env" not in data:
+    if algo is None:
+        raise InkstrokeError(f"{path}: not an SB3 SAC or PPO agent (policy {module or 'unknown'})")
+    if "brush_env" not in data or "brush_observe" not in data:
         raise InkstrokeError(
-            f"{path}: not a BrushWrite agent (policy {module or 'unknown'}, "
-            f"{'with' if isinstance(data, dict) and 'brush_env' in data else 'without'} environment settings)"
+            f"{path}: an SB3 {algo.upper()} agent, but not a BrushWrite one (no environment settings)"
         )
     try:
         model = ALGOS[algo].load(path, device="cpu")
@@ -245,13 +261,18 @@ def load_agent(path: str | Path) -> BrushAgent:
         raise InkstrokeError(
             f"{path}: the agent checkpoint is corrupt ({type(e).__name__}: {e})"
         ) from None
-    env_config = dict(model.brush_env)
-    expected = BrushWriteEnv(chars=["永"], **env_config).observation_space
+    try:
+        env = BrushWriteEnv(chars=["永"], **model.brush_env)
+        expected = observing(env, model.brush_observe).observation_space
+    except (AttributeError, TypeError, InkstrokeError) as e:
+        raise InkstrokeError(
+            f"{path}: the agent's environment settings are unusable ({e})"
+        ) from None
     if model.observation_space != expected:
         raise InkstrokeError(
             f"{path}: the agent observes {model.observation_space}, but its environment gives {expected}"
         )
-    return BrushAgent(model, env_config, path)
+    return BrushAgent(model, model.brush_env, model.brush_observe, path)
 
 
 # -------------------------------------------------------------- evaluation

@@ -31,79 +31,86 @@ import numpy as np
 import torch
 from torch import nn
 
-from inkstroke.calligraphy import brush
 from inkstroke.errors import InkstrokeError
-from inkstroke.rl.env import TuftState, lay_move
+from inkstroke.rl.env import StrokeInk
 
 RESOLUTION = 128  # pixels per 1024 frame units: 8 units a pixel
-WINDOW = 32  # pixels: 256 frame units, room for a 64-unit move at z = 70
+WINDOW = 40  # pixels: 320 frame units, room for a 64-unit move at z = 80 with its tail
 PARAMS = 9
 MAX_MOVE = 64.0
-Z_RANGE = (4.0, 70.0)
+Z_RANGE = (0.0, 80.0)  # 0: the touch-down that starts a stroke
 SCALE = RESOLUTION / 1024.0
 HALF = 0.5 * WINDOW / SCALE  # frame units from the window centre to its edge
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "models" / "rl" / "neural_brush.safetensors"
+DEFAULT_WEIGHTS = (
+    Path(__file__).resolve().parent.parent / "models" / "rl" / "neural_brush.safetensors"
+)
 
 
 # ------------------------------------------------------------- simulator
-def sample_moves(count: int, rng: np.random.Generator) -> np.ndarray:
-    """(count, 9) random moves: any direction, up to ``MAX_MOVE`` long, press
-    depths that change by at most 20 units, any tip direction and splay; the
-    middle of the move lies within 8 units of the window centre."""
-    length = MAX_MOVE * np.sqrt(rng.random(count))
-    angle = rng.uniform(0, 2 * np.pi, count)
-    d = np.column_stack([np.cos(angle), np.sin(angle)]) * length[:, None]
-    mid = rng.uniform(-8.0, 8.0, (count, 2))
-    z0 = rng.uniform(*Z_RANGE, count)
-    z1 = np.clip(z0 + rng.uniform(-20.0, 20.0, count), *Z_RANGE)
-    tip_angle = rng.uniform(0, 2 * np.pi, count)
-    tip = np.column_stack([np.cos(tip_angle), np.sin(tip_angle)]) * rng.uniform(0.3, 1.0, (count, 1))
-    splay = rng.uniform(0.0, 0.7, count)
-    return np.column_stack(
-        [mid - 0.5 * d, mid + 0.5 * d, z0, z1, tip, splay]
-    ).astype(np.float64)
+def _rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(x, y, z) rows from ``a`` to ``b`` about 8 units apart, like the
+    densified default motion."""
+    n = max(2, math.ceil(math.hypot(*(b[:2] - a[:2])) / 8.0) + 1)
+    w = np.linspace(0.0, 1.0, n)[:, None]
+    return (1 - w) * a + w * b
 
 
-def simulate(moves: np.ndarray, params: brush.BrushParams = brush.DEFAULT_BRUSH) -> np.ndarray:
-    """The simulator's ink (n, WINDOW, WINDOW) for each move, wet brush."""
+def simulate_moves(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` random moves, (count, 9) parameters and (count, WINDOW,
+    WINDOW) simulator ink. Each move ends a random lead-in (none for a fifth
+    of them: the stroke's first move), so the tuft state at its start comes
+    from the simulator's own dynamics; moves run any way, up to ``MAX_MOVE``
+    long, their middle within 8 units of the window centre."""
+    rng = np.random.default_rng(seed)
     pad = WINDOW
-    out = np.empty((len(moves), WINDOW, WINDOW), dtype=np.float32)
-    step = 8.0  # rows along the move like the densified default motion
-    for i, m in enumerate(moves):
-        canvas = np.zeros((WINDOW + 2 * pad,) * 2, dtype=np.float32)
-        n = max(2, math.ceil(math.hypot(m[2] - m[0], m[3] - m[1]) / step) + 1)
-        w = np.linspace(0.0, 1.0, n)[:, None]
-        rows = (1 - w) * m[[0, 1, 4]] + w * m[[2, 3, 5]]
-        rows[:, :2] += HALF  # window coordinates
-        lay_move(canvas, pad, SCALE, rows, TuftState(m[6:8], float(m[8]), 1.0), params)
-        out[i] = canvas[pad:-pad, pad:-pad]
-    return out
+    params = np.empty((count, PARAMS))
+    ink = np.empty((count, WINDOW, WINDOW), dtype=np.float32)
+    scratch = np.zeros((WINDOW + 2 * pad,) * 2, dtype=np.float32)
+    for i in range(count):
+        length = MAX_MOVE * math.sqrt(rng.random())
+        angle = rng.uniform(0, 2 * math.pi)
+        d = length * np.array([math.cos(angle), math.sin(angle)])
+        mid = HALF + rng.uniform(-8.0, 8.0, 2)
+        z0 = rng.uniform(*Z_RANGE)
+        z1 = float(np.clip(z0 + rng.uniform(-20.0, 20.0), *Z_RANGE))
+        a, b = np.array([*(mid - 0.5 * d), z0]), np.array([*(mid + 0.5 * d), z1])
+        stroke = StrokeInk(SCALE)
+        if rng.random() > 0.2:
+            turn = angle + rng.uniform(-1.75, 1.75)
+            lead = rng.uniform(8.0, 96.0) * np.array([math.cos(turn), math.sin(turn)])
+            start = np.array([*(a[:2] - lead), float(np.clip(z0 + rng.uniform(-10, 10), *Z_RANGE))])
+            stroke.add(scratch, pad, _rows(start, a))
+        params[i] = [*(a[:2] - HALF), *(b[:2] - HALF), z0, z1, *stroke.tip, stroke.splay]
+        canvas = np.zeros_like(scratch)
+        stroke.add(canvas, pad, _rows(a, b))
+        ink[i] = canvas[pad:-pad, pad:-pad]
+    return params, ink
 
 
 # ---------------------------------------------------------------- network
 def normalise(moves: torch.Tensor) -> torch.Tensor:
     """Parameters to roughly [-1, 1]."""
-    scale = torch.tensor(
-        [HALF / 2] * 4 + [Z_RANGE[1] / 2] * 2 + [1.0, 1.0, 0.5], dtype=moves.dtype
-    )
+    scale = torch.tensor([HALF / 2] * 4 + [Z_RANGE[1] / 2] * 2 + [1.0, 1.0, 0.5], dtype=moves.dtype)
     shift = torch.tensor([0.0] * 4 + [Z_RANGE[1] / 2] * 2 + [0.0, 0.0, 0.5], dtype=moves.dtype)
     return (moves - shift) / scale
 
 
 class NeuralBrush(nn.Module):
-    """Parameters -> a coarse feature map -> three pixel-shuffle upsamplings to
-    the window; the last layer sees pixel coordinates (CoordConv) so that the
-    edges land where the parameters say."""
+    """Parameters -> a 5 x 5 feature map -> three pixel-shuffle upsamplings to
+    the window -> a per-pixel head that also sees the pixel's coordinates and
+    the parameters (CoordConv), so that edges land where the parameters say.
+    About 6 M multiply-adds a move: cheap enough to train on a CPU."""
 
     def __init__(self, width: int = 32):
         super().__init__()
         self.width = width
+        cells = WINDOW // 8
         self.fc = nn.Sequential(
             nn.Linear(PARAMS, 256),
             nn.ReLU(),
             nn.Linear(256, 512),
             nn.ReLU(),
-            nn.Linear(512, width * 4 * 4),
+            nn.Linear(512, width * cells * cells),
             nn.ReLU(),
         )
 
@@ -112,30 +119,32 @@ class NeuralBrush(nn.Module):
                 nn.Conv2d(cin, cout * 4, 3, padding=1), nn.PixelShuffle(2), nn.ReLU()
             )
 
-        self.up = nn.Sequential(up(width, width), up(width, width), up(width, width))
+        self.up = nn.Sequential(up(width, width), up(width, width // 2), up(width // 2, width // 4))
         self.head = nn.Sequential(
-            nn.Conv2d(width + 2 + PARAMS, width, 3, padding=1),
+            nn.Conv2d(width // 4 + 2 + PARAMS, width, 1),
             nn.ReLU(),
-            nn.Conv2d(width, 1, 3, padding=1),
+            nn.Conv2d(width, 1, 1),
         )
         r = (torch.arange(WINDOW, dtype=torch.float32) + 0.5) / WINDOW * 2 - 1
         grid = torch.stack(torch.meshgrid(r, r, indexing="ij")[::-1])  # (x, y)
         self.register_buffer("grid", grid, persistent=False)
 
     def forward(self, moves: torch.Tensor) -> torch.Tensor:
-        """(n, 9) moves in frame units -> (n, WINDOW, WINDOW) ink density."""
+        """(n, 9) moves in window coordinates -> (n, WINDOW, WINDOW) ink density."""
         p = normalise(moves)
-        h = self.fc(p).view(-1, self.width, 4, 4)
-        h = self.up(h)
-        n = len(p)
-        extra = [self.grid.expand(n, -1, -1, -1), p[:, :, None, None].expand(-1, -1, WINDOW, WINDOW)]
+        n, cells = len(p), WINDOW // 8
+        h = self.up(self.fc(p).view(n, self.width, cells, cells))
+        extra = [
+            self.grid.expand(n, -1, -1, -1),
+            p[:, :, None, None].expand(-1, -1, WINDOW, WINDOW),
+        ]
         return torch.sigmoid(self.head(torch.cat([h, *extra], dim=1))[:, 0])
 
 
 # ----------------------------------------------------------- train, eval
 @dataclass
 class NeuralBrushConfig:
-    samples: int = 40_000
+    samples: int = 30_000
     steps: int = 4_000
     batch: int = 64
     lr: float = 2e-3
@@ -146,8 +155,8 @@ class NeuralBrushConfig:
 def iou_batch(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """IoU of ink above one half, per image (1.0 where both are blank)."""
     a, b = pred > 0.5, target > 0.5
-    inter = (a & b).sum(axis=(1, 2))
-    union = (a | b).sum(axis=(1, 2))
+    inter = (a & b).sum(axis=(-2, -1))
+    union = (a | b).sum(axis=(-2, -1))
     return np.where(union == 0, 1.0, inter / np.maximum(union, 1))
 
 
@@ -155,21 +164,21 @@ def train_neural_brush(
     config: NeuralBrushConfig = NeuralBrushConfig(),
     progress: Callable[[int, int, float], None] | None = None,
 ) -> NeuralBrush:
-    """Fit a :class:`NeuralBrush` to ``config.samples`` simulated moves (MSE
-    plus a Dice term that weighs the thin tips, Adam with a cosine decay)."""
-    rng = np.random.default_rng(config.seed)
+    """Fit a :class:`NeuralBrush` to ``config.samples`` simulated moves: MSE
+    plus a small Dice term (it keeps thin tapers from fading), Adam with a
+    cosine decay."""
     torch.manual_seed(config.seed)
-    moves = sample_moves(config.samples, rng)
-    x = torch.tensor(moves, dtype=torch.float32)
-    y = torch.from_numpy(simulate(moves))
+    moves, ink = simulate_moves(config.samples, config.seed)
+    x, y = torch.tensor(moves, dtype=torch.float32), torch.from_numpy(ink)
     net = NeuralBrush(config.width)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, config.steps, eta_min=config.lr / 50)
+    gen = torch.Generator().manual_seed(config.seed)
     for step in range(config.steps):
-        idx = torch.from_numpy(rng.integers(0, len(x), config.batch))
-        pred = net(x[idx])
-        goal = y[idx]
-        dice = 1 - (2 * (pred * goal).sum((1, 2)) + 1) / (pred.sum((1, 2)) + goal.sum((1, 2)) + 1)
+        idx = torch.randint(0, len(x), (config.batch,), generator=gen)
+        pred, goal = net(x[idx]), y[idx]
+        overlap = 2 * (pred * goal).sum((1, 2)) + 1
+        dice = 1 - overlap / (pred.sum((1, 2)) + goal.sum((1, 2)) + 1)
         loss = nn.functional.mse_loss(pred, goal) + 0.05 * dice.mean()
         opt.zero_grad()
         loss.backward()
@@ -186,8 +195,12 @@ def save_neural_brush(net: NeuralBrush, path: str | Path) -> None:
 
     from inkstroke.io.container import atomic_write_bytes
 
-    meta = {"format": "inkstroke-neural-brush", "version": "1", "width": str(net.width)}
-    meta["config"] = json.dumps(getattr(net, "config", {}))
+    meta = {
+        "format": "inkstroke-neural-brush",
+        "version": "1",
+        "width": str(net.width),
+        "config": json.dumps(getattr(net, "config", {})),
+    }
     data = save({k: v.contiguous() for k, v in net.state_dict().items()}, metadata=meta)
     atomic_write_bytes(path, lambda f: f.write(data))
 
@@ -195,7 +208,6 @@ def save_neural_brush(net: NeuralBrush, path: str | Path) -> None:
 def load_neural_brush(path: str | Path = DEFAULT_WEIGHTS) -> NeuralBrush:
     """Load weights saved by :func:`save_neural_brush`; anything else is refused."""
     from safetensors import safe_open
-    from safetensors.torch import load_file
 
     path = Path(path)
     if not path.is_file():
@@ -203,7 +215,7 @@ def load_neural_brush(path: str | Path = DEFAULT_WEIGHTS) -> NeuralBrush:
     try:
         with safe_open(str(path), "pt") as f:
             meta = f.metadata() or {}
-        state = load_file(str(path))
+            state = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:  # safetensors raises its own error types
         raise InkstrokeError(f"{path}: not a safetensors file ({e})") from None
     if meta.get("format") != "inkstroke-neural-brush":
@@ -216,50 +228,91 @@ def load_neural_brush(path: str | Path = DEFAULT_WEIGHTS) -> NeuralBrush:
     return net.eval()
 
 
-def stroke_moves(char: str, stroke: int, spacing: float = 32.0) -> tuple[np.ndarray, np.ndarray]:
-    """The moves of one stroke's default motion as the agent makes them, and
-    the window centres they are drawn around (frame units): parameters in
-    window coordinates, the tuft state carried along by the simulator."""
-    from inkstroke.rl.env import _reference, waypoints
+@dataclass
+class StrokeMoves:
+    """One stroke cut into the agent's moves, rendered by the simulator."""
 
-    rows = _reference(char)[stroke]
+    params: np.ndarray  # (m, 9) each move in its window's coordinates
+    corners: np.ndarray  # (m, 2) pixel (col, row) of each window's top-left corner
+    ink: np.ndarray  # (m, WINDOW, WINDOW) each move's own ink
+    stroke: np.ndarray  # (RESOLUTION, RESOLUTION) the whole stroke
+    seconds: float  # the simulator's time for the stroke
+
+
+def stroke_moves(char: str, stroke: int, spacing: float = 32.0) -> StrokeMoves:
+    """A stroke's default motion in moves as the BrushWrite agent makes them,
+    rendered by the simulator one move at a time at ``RESOLUTION``."""
+    from inkstroke.rl.env import reference_rows, waypoints
+
+    rows = reference_rows(char)[stroke]
     way = waypoints(rows, spacing)
-    state = TuftState(np.asarray(brush.DEFAULT_BRUSH.entry) / np.linalg.norm(brush.DEFAULT_BRUSH.entry), 0.0, 1.0)
-    moves, centres = [], []
-    scratch = np.zeros((WINDOW * 3,) * 2, dtype=np.float32)
+    pad = WINDOW
+    sim = StrokeInk(SCALE)
+    whole = np.zeros((RESOLUTION + 2 * pad,) * 2, dtype=np.float32)
+    params, corners, ink, seconds = [], [], [], 0.0
     for lo, hi in zip(way[:-1], way[1:], strict=True):
         a, b = rows[lo], rows[hi]
-        centre = np.round(0.5 * (a[:2] + b[:2]) * SCALE) / SCALE
-        moves.append([*(a[:2] - centre), *(b[:2] - centre), a[2], b[2], *state.tip, state.splay])
-        centres.append(centre)
-        # the tuft state at the end of the move, as the simulator carries it
-        local = rows[lo : hi + 1].copy()
-        local[:, :2] += HALF - centre
-        state = lay_move(scratch, WINDOW, SCALE, local, TuftState(state.tip, state.splay, 1.0))
-    return np.asarray(moves, dtype=np.float64), np.asarray(centres)
+        corner = np.round(0.5 * (a[:2] + b[:2]) * SCALE).astype(np.int64) - WINDOW // 2
+        centre = (corner + WINDOW // 2) / SCALE
+        params.append([*(a[:2] - centre), *(b[:2] - centre), a[2], b[2], *sim.tip, sim.splay])
+        move = np.zeros_like(whole)
+        start = time.perf_counter()
+        sim.add(move, pad, rows[lo : hi + 1])
+        seconds += time.perf_counter() - start
+        np.maximum(whole, move, out=whole)
+        c, r = corner + pad
+        ink.append(move[r : r + WINDOW, c : c + WINDOW])
+        corners.append(corner)
+    return StrokeMoves(
+        np.asarray(params),
+        np.asarray(corners),
+        np.asarray(ink),
+        whole[pad:-pad, pad:-pad],
+        seconds,
+    )
 
 
-def evaluate_neural_brush(
-    net: NeuralBrush, moves: np.ndarray, batch: int = 512
-) -> dict[str, float]:
-    """IoU of the network against the simulator on ``moves``, and the time
-    each takes to render them all (the network batched, on one thread)."""
-    start = time.perf_counter()
-    truth = simulate(moves)
-    sim_seconds = time.perf_counter() - start
-    x = torch.tensor(moves, dtype=torch.float32)
+def compose(windows: np.ndarray, corners: np.ndarray, size: int = RESOLUTION) -> np.ndarray:
+    """Paste move windows into a ``size`` picture, keeping the darkest ink."""
+    pad = WINDOW
+    canvas = np.zeros((size + 2 * pad,) * 2, dtype=np.float32)
+    for w, (c, r) in zip(windows, corners + pad, strict=True):
+        np.maximum(
+            canvas[r : r + WINDOW, c : c + WINDOW], w, out=canvas[r : r + WINDOW, c : c + WINDOW]
+        )
+    return canvas[pad:-pad, pad:-pad]
+
+
+def evaluate_neural_brush(net: NeuralBrush, chars: list[str], batch: int = 1024) -> dict:
+    """Agreement with the simulator on the strokes of ``chars`` (held-out
+    characters): IoU per move window and per whole stroke (the windows
+    composed), and moves per second of each, the network in batches."""
+    from inkstroke.rl.env import reference_rows
+
+    strokes = [stroke_moves(c, i) for c in chars for i in range(len(reference_rows(c)))]
+    x = torch.tensor(np.concatenate([s.params for s in strokes]), dtype=torch.float32)
     with torch.no_grad():
         net(x[:8])  # warm up
         start = time.perf_counter()
         pred = torch.cat([net(x[i : i + batch]) for i in range(0, len(x), batch)]).numpy()
         net_seconds = time.perf_counter() - start
-    ious = iou_batch(pred, truth)
+    truth = np.concatenate([s.ink for s in strokes])
+    move_iou = iou_batch(pred, truth)
+    stroke_iou, at = [], 0
+    for s in strokes:
+        m = len(s.params)
+        stroke_iou.append(float(iou_batch(compose(pred[at : at + m], s.corners), s.stroke)))
+        at += m
+    sim_seconds = sum(s.seconds for s in strokes)
     return {
-        "moves": len(moves),
-        "iou_mean": float(ious.mean()),
-        "iou_median": float(np.median(ious)),
-        "iou_p10": float(np.percentile(ious, 10)),
-        "simulator_moves_per_s": len(moves) / sim_seconds,
-        "network_moves_per_s": len(moves) / net_seconds,
+        "characters": len(chars),
+        "strokes": len(strokes),
+        "moves": len(x),
+        "move_iou_mean": float(move_iou.mean()),
+        "move_iou_p10": float(np.percentile(move_iou, 10)),
+        "stroke_iou_mean": float(np.mean(stroke_iou)),
+        "stroke_iou_min": float(np.min(stroke_iou)),
+        "simulator_moves_per_s": len(x) / sim_seconds,
+        "network_moves_per_s": len(x) / net_seconds,
         "speedup": sim_seconds / net_seconds,
     }

@@ -114,8 +114,9 @@ class Generator:
             chars[k, : len(r)] = torch.from_numpy(r)
             char_x[k, : len(r)] = torch.from_numpy(x)
             mask[k, : len(r)] = True
-        memory, mmask = self.model.encode(chars.to(self.device), char_x.to(self.device), mask.to(self.device))
-        return memory, mmask, mask.sum(1), prime_tokens
+        text = (chars.to(self.device), char_x.to(self.device), mask.to(self.device))
+        memory, mmask = self.model.encode(*text)
+        return memory, mmask, text, prime_tokens
 
     def _sample_step(self, h: torch.Tensor, opts: SampleOptions, gen: torch.Generator):
         """One (pen, dx, dy) draw per row of h (B, d); returns ids/values and deltas."""
@@ -153,7 +154,7 @@ class Generator:
         m, dev = self.model, self.device
         gen = torch.Generator(device=dev)
         gen.manual_seed(opts.seed if opts.seed is not None else int(torch.seed() % 2**31))
-        memory, mmask, n_chars, prime_tokens = self._memory(texts, opts, prime)
+        memory, mmask, text, prime_tokens = self._memory(texts, opts, prime)
         b = len(texts)
         last_char_x = torch.tensor([char_positions(self.text_tok, self.text_tok.encode(t), None,
                                                    opts.width_scale)[-1] for t in texts], device=dev)
@@ -175,7 +176,7 @@ class Generator:
             pos = torch.zeros(b, 1, 2, device=dev)
             offset = torch.zeros(b, 2, device=dev)
         cache = m.new_cache() if opts.use_cache else None
-        h = m.embed_steps(prev, pos)
+        h = m.embed_steps(prev, pos, text=text)
         h, _ = m.decode(h, memory, mmask, cache=cache)
         h = h[:, -1]
         t = prev.shape[1]
@@ -197,12 +198,12 @@ class Generator:
             yield cur - offset, pen, alive
             row = step.float()[:, None]
             if opts.use_cache:
-                h = m.embed_steps(row, cur[:, None], start=t)
+                h = m.embed_steps(row, cur[:, None], start=t, text=text)
                 h, _ = m.decode(h, memory, mmask, cache=cache)
             else:
                 all_prev = torch.cat([all_prev, row], 1)
                 all_pos = torch.cat([all_pos, cur[:, None]], 1)
-                h, _ = m.decode(m.embed_steps(all_prev, all_pos), memory, mmask)
+                h, _ = m.decode(m.embed_steps(all_prev, all_pos, text=text), memory, mmask)
             h = h[:, -1]
             t += 1
 

@@ -28,7 +28,8 @@ def attention_maps(gen: Generator, text: str, **options) -> tuple[np.ndarray, st
     rows = torch.cat([d, t[:, 2:].float()], -1) if continuous else t.float()
     prev = torch.cat([torch.zeros(1, 3), rows])[None]
     pos = torch.cat([torch.zeros(1, 2), d.cumsum(0)])[None]
-    _, weights = m.decode(m.embed_steps(prev, pos), memory, mmask, want_weights=True)
+    text_t = (chars, char_x, torch.ones_like(chars, dtype=torch.bool))
+    _, weights = m.decode(m.embed_steps(prev, pos, text=text_t), memory, mmask, want_weights=True)
     w = torch.stack([x[0] for x in weights]).numpy()  # (layers, heads, T, 1 + L)
     return w[..., 1:], text
 
@@ -63,6 +64,6 @@ def diagonality(weights: np.ndarray) -> float:
     from scipy.stats import spearmanr
 
     w = weights[-1].mean(0)
-    if w.shape[1] < 2 or w.shape[0] < 3:
-        return float("nan")
+    if w.shape[1] < 2 or w.shape[0] < 3 or np.ptp(w.argmax(1)) == 0:
+        return float("nan")  # too short, or stuck on one character: no order to measure
     return float(spearmanr(np.arange(w.shape[0]), w.argmax(1)).statistic)

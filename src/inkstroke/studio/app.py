@@ -10,7 +10,11 @@ for the handwriting people collect. Bad input is a 4xx with ``{"detail":
 
 from __future__ import annotations
 
+import functools
+import io
+import json
 import tempfile
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -28,14 +32,21 @@ from inkstroke.errors import InkstrokeError
 from inkstroke.ink import Ink
 from inkstroke.studio import outputs
 from inkstroke.studio.db import SampleStore, StoreError
-from inkstroke.studio.streams import PointStream, Slots
+from inkstroke.studio.streams import PointStream, Slots, Writers
 
 STATIC = Path(__file__).resolve().parent / "static"
 HANZI_FRAME = 1024.0  # hanzi-writer-data: a character's box, image row = 900 - y
 HANZI_STEP = 12.0  # resampling of the medians, so stroke order animates smoothly
 MAX_PAGE_MM = 1200.0  # A0 is 1189 mm tall
-ERROR = {"model": None, "description": "A clear error", "content": {"application/json": {
-    "schema": {"type": "object", "properties": {"detail": {"type": "string"}}}}}}
+ERROR = {
+    "model": None,
+    "description": "A clear error",
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "properties": {"detail": {"type": "string"}}}
+        }
+    },
+}
 
 
 @dataclass
@@ -46,12 +57,14 @@ class StudioConfig:
     model: Path | None = None  # None: the model shipped in the package
     max_text: int = 200  # characters per live line, Chinese text or sample text
     max_page_text: int = 2000  # characters per laid-out document (/api/write)
-    max_generations: int = 8  # streams and documents being generated at once
+    max_generations: int = 8  # streams, documents and brush characters being made at once
+    max_brush_chars: int = 8  # characters per calligraphy request (seconds of work each)
     max_body: int = 2_000_000  # bytes per request body
     max_points: int = 20_000  # points per collected sample
     max_strokes: int = 500  # strokes per collected sample
     stream_timeout: float = 60.0  # seconds one stream may run
-    threads: int = 1  # torch threads; generations run in parallel threads instead
+    writers: int = 2  # threads that step the live streams in turn (about one per core)
+    threads: int = 1  # torch threads per writer: small tensors gain nothing from more
     hanzi_source: str | None = None  # hanzi-writer-data folder or .tgz (None: the cached package)
     allowed_hosts: list[str] = field(default_factory=lambda: ["*"])
 
@@ -71,6 +84,11 @@ class Export(StrEnum):
     inkml = "inkml"
 
 
+class Brush(StrEnum):
+    png = "png"
+    json = "json"
+
+
 class Mode(StrEnum):
     handwriting = "handwriting"
     hanzi = "hanzi"
@@ -81,7 +99,9 @@ class SampleIn(BaseModel):
 
     text: str = Field(description="What the writer wrote.")
     writer: str | None = Field(None, max_length=100, description="Who wrote it (any label).")
-    device: str | None = Field(None, max_length=20, description="Pointer type: mouse, pen or touch.")
+    device: str | None = Field(
+        None, max_length=20, description="Pointer type: mouse, pen or touch."
+    )
     canvas: tuple[float, float] | None = Field(None, description="Canvas width and height, CSS px.")
     strokes: list[list[list[float]]] = Field(description="Strokes of [x, y, t, pressure] points.")
 
@@ -100,7 +120,9 @@ class WriteIn(BaseModel):
     """A document laid out on pages, as ``inkstroke write`` makes it."""
 
     text: str
-    style: str | None = Field(None, description="A shipped style, or sample:ID[,ID...] for your own hand.")
+    style: str | None = Field(
+        None, description="A shipped style, or sample:ID[,ID...] for your own hand."
+    )
     temperature: float = Field(0.6, ge=0.05, le=2.0)
     bias: float = Field(0.0, ge=0.0, le=10.0)
     seed: int = Field(0, ge=0, le=2**31 - 1)
@@ -122,8 +144,11 @@ def _name(name: str) -> str:
 
 def _attachment(data: bytes, fmt: str, name: str) -> Response:
     name = _name(name)
-    return Response(data, media_type=outputs.MEDIA_TYPES[fmt], headers={
-        "Content-Disposition": f'attachment; filename="{name}.{outputs.SUFFIX[fmt]}"'})
+    return Response(
+        data,
+        media_type=outputs.MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{outputs.SUFFIX[fmt]}"'},
+    )
 
 
 def _sample_ink(sample: SampleIn, cfg: StudioConfig) -> Ink:
@@ -136,7 +161,9 @@ def _sample_ink(sample: SampleIn, cfg: StudioConfig) -> Ink:
     if not sample.strokes:
         raise _error(422, "the sample has no strokes: write something first")
     if len(sample.strokes) > cfg.max_strokes:
-        raise _error(422, f"the sample has {len(sample.strokes)} strokes; at most {cfg.max_strokes}")
+        raise _error(
+            422, f"the sample has {len(sample.strokes)} strokes; at most {cfg.max_strokes}"
+        )
     total = sum(len(s) for s in sample.strokes)
     if total > cfg.max_points:
         raise _error(422, f"the sample has {total} points; at most {cfg.max_points}")
@@ -146,22 +173,35 @@ def _sample_ink(sample: SampleIn, cfg: StudioConfig) -> Ink:
             raise _error(422, f"stroke {i} is empty")
         if any(len(p) != 4 for p in stroke):
             k = next(k for k, p in enumerate(stroke) if len(p) != 4)
-            raise _error(422, f"stroke {i}, point {k}: expected [x, y, t, pressure], got {stroke[k]}")
+            raise _error(
+                422, f"stroke {i}, point {k}: expected [x, y, t, pressure], got {stroke[k]}"
+            )
         a = np.asarray(stroke, dtype=np.float64)
         bad = ~np.isfinite(a).all(axis=1) | (np.abs(a[:, :2]) > 1e6).any(axis=1)
         bad |= (a[:, 3] < 0) | (a[:, 3] > 1) | (a[:, 2] < last_t)
         bad[1:] |= np.diff(a[:, 2]) < 0
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
-            raise _error(422, f"stroke {i}, point {k}: {stroke[k]} is not a point (finite x and y, "
-                              "times in seconds that never go back, pressure from 0 to 1)")
+            raise _error(
+                422,
+                f"stroke {i}, point {k}: {stroke[k]} is not a point (finite x and y, "
+                "times in seconds that never go back, pressure from 0 to 1)",
+            )
         last_t = float(a[-1, 2])
         strokes.append(a[:, :2])
         times.append(a[:, 2])
         pressures.append(a[:, 3])
     writer = sample.writer.strip() if sample.writer else None
-    return Ink(strokes, times=times, pressures=pressures, text=text, writer=writer or None,
-               source="inkstroke.studio", units="px", y_axis="down")
+    return Ink(
+        strokes,
+        times=times,
+        pressures=pressures,
+        text=text,
+        writer=writer or None,
+        source="inkstroke.studio",
+        units="px",
+        y_axis="down",
+    )
 
 
 def _ids(spec: str) -> list[int]:
@@ -172,6 +212,18 @@ def _ids(spec: str) -> list[int]:
     if not ids:
         raise _error(422, f"{spec!r} is not a list of sample ids such as 3 or 3,5,8")
     return ids
+
+
+@functools.lru_cache(maxsize=32)
+def brush_characters(chars: str, steps: int, seed: int) -> tuple:
+    """Each character written by the simulated brush, its motion optimised for
+    ``steps`` steps to match the Kaiti glyph (0: the default motion from the
+    medians); cached, since the page shows the picture and then downloads."""
+    from inkstroke.calligraphy.optimize import OptimizeConfig, write_character
+
+    full = OptimizeConfig()
+    config = full.scaled(steps / sum(s.steps for s in full.stages)) if steps else None
+    return tuple(write_character(c, 256, None, "font", config, seed=seed) for c in chars)
 
 
 def hanzi_points(inks: list[Ink]):
@@ -192,6 +244,7 @@ class Studio:
         self.cfg = cfg
         self.store = SampleStore(cfg.data)
         self.slots = Slots(cfg.max_generations)
+        self.writers = Writers(cfg.writers)
         torch.set_num_threads(cfg.threads)
         self.model_error: str | None = None
         self._generator = None
@@ -212,12 +265,16 @@ class Studio:
 
     def check_text(self, text: str, limit: int) -> str:
         if len(text) > limit:
-            raise _error(422, f"the text has {len(text)} characters; the studio allows at most {limit}")
+            raise _error(
+                422, f"the text has {len(text)} characters; the studio allows at most {limit}"
+            )
         return text
 
     def take_slot(self) -> None:
         if not self.slots.try_take():
-            raise _error(429, f"{self.slots.limit} generations are already running; try again in a moment")
+            raise _error(
+                429, f"{self.slots.limit} generations are already running; try again in a moment"
+            )
 
     def primer(self, style: str | None) -> tuple[Ink, str] | None:
         """A style: none, a shipped style name, or ``sample:ID[,ID...]`` (your own hand)."""
@@ -236,12 +293,18 @@ class Studio:
             text = gen.check_text(ink.text)
             room = gen.model.cfg.max_steps // 2
             if len(gen.stroke_tok.encode(ink)) > room:
-                raise _error(422, f"the chosen samples are too long to use as a style (over {room} "
-                                  "pen moves); choose fewer or shorter ones")
+                raise _error(
+                    422,
+                    f"the chosen samples are too long to use as a style (over {room} "
+                    "pen moves); choose fewer or shorter ones",
+                )
             return ink, text
         names = available_styles(self.model_arg())
         if style not in names:
-            raise _error(422, f"unknown style {style!r}; choose one of: none, {', '.join(names) or 'sample:ID'}")
+            raise _error(
+                422,
+                f"unknown style {style!r}; choose one of: none, {', '.join(names) or 'sample:ID'}",
+            )
         return load_style(style, self.model_arg())
 
     def hanzi_inks(self, chars: str) -> list[Ink]:
@@ -258,8 +321,12 @@ class Studio:
 
         gen = self._generator
         return {
-            "model": {"ready": gen is not None, "error": self.model_error,
-                      "characters": "".join(gen.text_tok.vocab[2:]) if gen else ""},
+            "model": {
+                "ready": gen is not None,
+                "error": self.model_error,
+                "name": self.cfg.model.name if self.cfg.model else "shipped",
+                "characters": "".join(gen.text_tok.vocab[2:]) if gen else "",
+            },
             "styles": available_styles(self.model_arg()) if gen else [],
             "formats": list(outputs.FORMATS),
             "limits": {k: v for k, v in asdict(self.cfg).items() if k.startswith("max_")}
@@ -298,7 +365,14 @@ class BodyLimit:
 
 def create_app(cfg: StudioConfig) -> FastAPI:
     studio = Studio(cfg)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        studio.writers.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="inkstroke studio",
         version="1",
         description="Live handwriting over server-sent events, downloads in every format, "
@@ -308,7 +382,9 @@ def create_app(cfg: StudioConfig) -> FastAPI:
 
     @app.exception_handler(InkstrokeError)
     async def bad_input(request: Request, e: InkstrokeError):
-        return JSONResponse({"detail": str(e)}, status_code=503 if isinstance(e, StoreError) else 422)
+        return JSONResponse(
+            {"detail": str(e)}, status_code=503 if isinstance(e, StoreError) else 422
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, e: RequestValidationError):
@@ -335,18 +411,30 @@ def create_app(cfg: StudioConfig) -> FastAPI:
         summary="Write text live: points as server-sent events",
         response_class=StreamingResponse,
         responses={
-            200: {"description": "An SSE stream: `start` (mode, text, units, frame), then "
-                  "`points` events, each a JSON list of [x, y, pen_up] (y down; pen_up 1: the "
-                  "move to this point was in the air, a new stroke starts), then `end` "
-                  "({reason, points, pen_lifts, seconds}) or `error` ({detail}).",
-                  "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-            404: ERROR, 422: ERROR, 429: ERROR, 503: ERROR,
+            200: {
+                "description": "An SSE stream: `start` (mode, text, units, frame), then "
+                "`points` events, each a JSON list of [x, y, pen_up] (y down; pen_up 1: the "
+                "move to this point was in the air, a new stroke starts), then `end` "
+                "({reason, points, pen_lifts, seconds}) or `error` ({detail}).",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+            404: ERROR,
+            422: ERROR,
+            429: ERROR,
+            503: ERROR,
         },
     )
     async def stream(
-        text: Annotated[str, Query(max_length=10_000, description="English text, or Chinese characters in hanzi mode.")],
+        text: Annotated[
+            str,
+            Query(
+                max_length=10_000, description="English text, or Chinese characters in hanzi mode."
+            ),
+        ],
         mode: Mode = Mode.handwriting,
-        style: Annotated[str | None, Query(description="none, a shipped style, or sample:ID[,ID...]")] = None,
+        style: Annotated[
+            str | None, Query(description="none, a shipped style, or sample:ID[,ID...]")
+        ] = None,
         temperature: Annotated[float, Query(ge=0.05, le=2.0)] = 0.6,
         bias: Annotated[float, Query(ge=0.0, le=10.0)] = 0.0,
         seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
@@ -354,8 +442,12 @@ def create_app(cfg: StudioConfig) -> FastAPI:
         if mode is Mode.hanzi:
             inks = studio.hanzi_inks(text)
             chars = "".join(i.text for i in inks)
-            start = {"mode": "hanzi", "text": chars, "units": "mmah1024",
-                     "frame": [0.0, 0.0, HANZI_FRAME * len(inks), HANZI_FRAME]}
+            start = {
+                "mode": "hanzi",
+                "text": chars,
+                "units": "mmah1024",
+                "frame": [0.0, 0.0, HANZI_FRAME * len(inks), HANZI_FRAME],
+            }
 
             def make():
                 return hanzi_points(inks)
@@ -364,27 +456,43 @@ def create_app(cfg: StudioConfig) -> FastAPI:
             text = gen.check_text(studio.check_text(text, cfg.max_text))
             primer = studio.primer(style)
             width = float(gen.text_tok.expected_width(text))
-            start = {"mode": "handwriting", "text": text, "units": "normalized",
-                     "frame": [-0.5, -1.5, width + 0.5, 1.5]}
+            start = {
+                "mode": "handwriting",
+                "text": text,
+                "units": "normalized",
+                "frame": [-0.5, -1.5, width + 0.5, 1.5],
+            }
 
             def make():
                 return gen.stream(text, prime=primer, temperature=temperature, bias=bias, seed=seed)
+
         studio.take_slot()
         job = PointStream(make, studio.slots, cfg.stream_timeout, start)
-        return StreamingResponse(job.events(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-                                 background=BackgroundTask(job.cancel))
+        studio.writers.submit(job)
+        return StreamingResponse(
+            job.events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            background=BackgroundTask(job.cancel),
+        )
 
     # ------------------------------------------------------------- downloads
     @app.post(
         "/api/convert/{fmt}",
         summary="Any ink (the JSON format) as a file: what the page shows, downloaded",
         response_class=Response,
-        responses={200: {"content": {t: {} for t in outputs.MEDIA_TYPES.values()}},
-                   400: ERROR, 413: ERROR, 422: ERROR},
+        responses={
+            200: {"content": {t: {} for t in outputs.MEDIA_TYPES.values()}},
+            400: ERROR,
+            413: ERROR,
+            422: ERROR,
+        },
     )
-    def convert(fmt: Format, ink: Annotated[dict, Body(description="An ink in inkstroke's JSON format.")],
-                name: str = "inkstroke"):
+    def convert(
+        fmt: Format,
+        ink: Annotated[dict, Body(description="An ink in inkstroke's JSON format.")],
+        name: str = "inkstroke",
+    ):
         from inkstroke.io.jsonink import ink_from_dict
 
         _name(name)
@@ -394,11 +502,22 @@ def create_app(cfg: StudioConfig) -> FastAPI:
         "/api/write/{fmt}",
         summary="Text laid out on pages, as `inkstroke write` makes it",
         response_class=Response,
-        responses={200: {"content": {t: {} for t in outputs.MEDIA_TYPES.values()}},
-                   400: ERROR, 404: ERROR, 413: ERROR, 422: ERROR, 429: ERROR, 503: ERROR},
+        responses={
+            200: {"content": {t: {} for t in outputs.MEDIA_TYPES.values()}},
+            400: ERROR,
+            404: ERROR,
+            413: ERROR,
+            422: ERROR,
+            429: ERROR,
+            503: ERROR,
+        },
     )
-    def write_document(fmt: Format, body: WriteIn, name: str = "inkstroke",
-                       page: Annotated[int, Query(ge=1, description="Which page (all pages go into a PDF).")] = 1):
+    def write_document(
+        fmt: Format,
+        body: WriteIn,
+        name: str = "inkstroke",
+        page: Annotated[int, Query(ge=1, description="Which page (all pages go into a PDF).")] = 1,
+    ):
         from inkstroke.write.api import write
         from inkstroke.write.layout import PageLayout, parse_page
 
@@ -420,9 +539,16 @@ def create_app(cfg: StudioConfig) -> FastAPI:
                     write_json(primer[0], style)
                 elif primer is not None:
                     style = body.style
-                doc = write(body.text, model=studio.model_arg(), style=style,
-                            style_text=primer[1] if primer else None, temperature=body.temperature,
-                            bias=body.bias, seed=body.seed, layout=layout)
+                doc = write(
+                    body.text,
+                    model=studio.model_arg(),
+                    style=style,
+                    style_text=primer[1] if primer else None,
+                    temperature=body.temperature,
+                    bias=body.bias,
+                    seed=body.seed,
+                    layout=layout,
+                )
         finally:
             studio.slots.give()
         return _attachment(outputs.pages_bytes(doc.pages, fmt.value, page), fmt.value, name)
@@ -431,18 +557,93 @@ def create_app(cfg: StudioConfig) -> FastAPI:
         "/api/hanzi/{fmt}",
         summary="Chinese characters in stroke order (hanzi-writer-data medians) as a file",
         response_class=Response,
-        responses={200: {"content": {t: {} for t in outputs.MEDIA_TYPES.values()}}, 400: ERROR, 422: ERROR},
+        responses={
+            200: {"content": {t: {} for t in outputs.MEDIA_TYPES.values()}},
+            400: ERROR,
+            422: ERROR,
+        },
     )
-    def hanzi_file(fmt: Format, chars: Annotated[str, Query(max_length=10_000)], name: str = "hanzi"):
+    def hanzi_file(
+        fmt: Format, chars: Annotated[str, Query(max_length=10_000)], name: str = "hanzi"
+    ):
         _name(name)
         inks = studio.hanzi_inks(chars)
-        line = Ink.concat([i.transform(np.diag([1.0, -1.0]), (k * HANZI_FRAME, 900.0)).copy(y_axis="down")
-                           for k, i in enumerate(inks)])
+        line = Ink.concat(
+            [
+                i.transform(np.diag([1.0, -1.0]), (k * HANZI_FRAME, 900.0)).copy(y_axis="down")
+                for k, i in enumerate(inks)
+            ]
+        )
         return _attachment(outputs.ink_bytes(line, fmt.value), fmt.value, name)
 
+    @app.get(
+        "/api/calligraphy/{kind}",
+        summary="Chinese characters with the simulated brush: the picture, or the brush trajectories",
+        response_class=Response,
+        responses={
+            200: {
+                "content": {"image/png": {}, "application/json": {}},
+                "description": "png: the characters side by side, 256 px each; json: "
+                "{chars, steps, seed, trajectories: [robot-ready brush motion], metrics: "
+                "[IoU, Dice, SSIM against the glyph]}",
+            },
+            400: ERROR,
+            422: ERROR,
+            429: ERROR,
+        },
+    )
+    def calligraphy(
+        kind: Brush,
+        chars: Annotated[str, Query(max_length=1000)],
+        steps: Annotated[
+            int,
+            Query(
+                ge=0,
+                le=95,
+                description="Optimisation steps (0: the default motion; 95: as the CLI).",
+            ),
+        ] = 20,
+        seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+        name: str = "calligraphy",
+    ):
+        from inkstroke.calligraphy.brush import to_image
+
+        _name(name)
+        chars = "".join(c for c in chars if not c.isspace())
+        if not chars:
+            raise _error(422, "no characters to write")
+        if len(chars) > cfg.max_brush_chars:
+            raise _error(
+                422,
+                f"{len(chars)} characters; the brush writes at most {cfg.max_brush_chars} per request",
+            )
+        studio.take_slot()
+        try:
+            results = brush_characters(chars, steps, seed)
+        finally:
+            studio.slots.give()
+        if kind is Brush.json:
+            body = {
+                "chars": chars,
+                "steps": steps,
+                "seed": seed,
+                "trajectories": [(r.optimised or r.raw).to_json() for r in results],
+                "metrics": [{k: round(float(v), 4) for k, v in r.metrics.items()} for r in results],
+            }
+            return _attachment(json.dumps(body, ensure_ascii=False).encode(), "json", name)
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.fromarray(np.hstack([to_image(r.image) for r in results])).save(buffer, format="PNG")
+        return _attachment(buffer.getvalue(), "png", name)
+
     # ------------------------------------------------------------- collect mode
-    @app.post("/api/samples", status_code=201, summary="Save a handwritten sample (whole or not at all)",
-              responses={413: ERROR, 422: ERROR, 503: ERROR})
+    @app.post(
+        "/api/samples",
+        status_code=201,
+        summary="Save a handwritten sample (whole or not at all)",
+        responses={413: ERROR, 422: ERROR, 503: ERROR},
+    )
     def add_sample(sample: SampleIn) -> SampleOut:
         ink = _sample_ink(sample, cfg)
         sample_id = studio.store.add(ink, sample.device, sample.canvas)
@@ -456,12 +657,20 @@ def create_app(cfg: StudioConfig) -> FastAPI:
         "/api/samples/export/{kind}",
         summary="Samples as an .inks dataset or one InkML document",
         response_class=Response,
-        responses={200: {"content": {"application/octet-stream": {}, "application/inkml+xml": {}}},
-                   400: ERROR, 404: ERROR, 422: ERROR},
+        responses={
+            200: {"content": {"application/octet-stream": {}, "application/inkml+xml": {}}},
+            400: ERROR,
+            404: ERROR,
+            422: ERROR,
+        },
     )
-    def export_samples(kind: Export,
-                       ids: Annotated[str | None, Query(description="Sample ids, e.g. 3,5,8 (default: all).")] = None,
-                       name: str = "samples"):
+    def export_samples(
+        kind: Export,
+        ids: Annotated[
+            str | None, Query(description="Sample ids, e.g. 3,5,8 (default: all).")
+        ] = None,
+        name: str = "samples",
+    ):
         _name(name)
         try:
             inks = studio.store.inks(_ids(ids) if ids else None)
@@ -473,11 +682,17 @@ def create_app(cfg: StudioConfig) -> FastAPI:
             data, media = outputs.inks_container_bytes(inks), "application/octet-stream"
         else:
             data, media = outputs.inkml_collection(inks), "application/inkml+xml"
-        return Response(data, media_type=media,
-                        headers={"Content-Disposition": f'attachment; filename="{name}.{kind.value}"'})
+        return Response(
+            data,
+            media_type=media,
+            headers={"Content-Disposition": f'attachment; filename="{name}.{kind.value}"'},
+        )
 
-    @app.get("/api/samples/{sample_id}", summary="One sample as an ink (JSON format)",
-             responses={404: ERROR})
+    @app.get(
+        "/api/samples/{sample_id}",
+        summary="One sample as an ink (JSON format)",
+        responses={404: ERROR},
+    )
     def get_sample(sample_id: int) -> dict:
         from inkstroke.io.jsonink import ink_to_dict
 
@@ -487,14 +702,24 @@ def create_app(cfg: StudioConfig) -> FastAPI:
         "/api/samples/{sample_id}/{fmt}",
         summary="One sample as a file",
         response_class=Response,
-        responses={200: {"content": {t: {} for t in outputs.MEDIA_TYPES.values()}}, 400: ERROR, 404: ERROR},
+        responses={
+            200: {"content": {t: {} for t in outputs.MEDIA_TYPES.values()}},
+            400: ERROR,
+            404: ERROR,
+        },
     )
     def sample_file(sample_id: int, fmt: Format, name: str | None = None):
         name = _name(name or f"sample-{sample_id}")
-        return _attachment(outputs.ink_bytes(_sample(studio, sample_id), fmt.value), fmt.value, name)
+        return _attachment(
+            outputs.ink_bytes(_sample(studio, sample_id), fmt.value), fmt.value, name
+        )
 
-    @app.delete("/api/samples/{sample_id}", status_code=204, summary="Delete a sample",
-                responses={404: ERROR})
+    @app.delete(
+        "/api/samples/{sample_id}",
+        status_code=204,
+        summary="Delete a sample",
+        responses={404: ERROR},
+    )
     def delete_sample(sample_id: int) -> Response:
         if not studio.store.delete(sample_id):
             raise _error(404, f"no saved sample with id {sample_id}")

@@ -10,6 +10,7 @@ that padding stays small.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +42,11 @@ class TokenCache:
         return int(self.step_off[i + 1] - self.step_off[i])
 
     def example(self, i: int) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
-        return (self.steps[self.step_off[i] : self.step_off[i + 1]],
-                self.chars[self.char_off[i] : self.char_off[i + 1]],
-                tuple(self.x_extent[i]))
+        return (
+            self.steps[self.step_off[i] : self.step_off[i + 1]],
+            self.chars[self.char_off[i] : self.char_off[i + 1]],
+            tuple(self.x_extent[i]),
+        )
 
     def indices(self, split: str) -> np.ndarray:
         return np.flatnonzero(self.splits == split)
@@ -51,12 +54,20 @@ class TokenCache:
     def save(self, path: str | Path) -> None:
         from inkstroke.io.container import atomic_write_bytes
 
-        meta = {"texts": self.texts, "stroke_tok": self.stroke_tok.to_dict(),
-                "text_tok": self.text_tok.to_dict()}
-        arrays = dict(steps=self.steps, step_off=self.step_off, chars=self.chars,
-                      char_off=self.char_off, x_extent=self.x_extent,
-                      splits=self.splits.astype("U5"),
-                      meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+        meta = {
+            "texts": self.texts,
+            "stroke_tok": self.stroke_tok.to_dict(),
+            "text_tok": self.text_tok.to_dict(),
+        }
+        arrays = dict(
+            steps=self.steps,
+            step_off=self.step_off,
+            chars=self.chars,
+            char_off=self.char_off,
+            x_extent=self.x_extent,
+            splits=self.splits.astype("U5"),
+            meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+        )
         atomic_write_bytes(path, lambda f: np.savez(f, **arrays))
 
     @classmethod
@@ -64,15 +75,29 @@ class TokenCache:
         try:
             z = np.load(path)
             meta = json.loads(z["meta"].tobytes().decode())
-            return cls(z["steps"], z["step_off"], z["chars"], z["char_off"], z["x_extent"],
-                       z["splits"], meta["texts"], StrokeTokenizer.from_dict(meta["stroke_tok"]),
-                       TextTokenizer.from_dict(meta["text_tok"]))
-        except (OSError, KeyError, ValueError) as e:
+            return cls(
+                z["steps"],
+                z["step_off"],
+                z["chars"],
+                z["char_off"],
+                z["x_extent"],
+                z["splits"],
+                meta["texts"],
+                StrokeTokenizer.from_dict(meta["stroke_tok"]),
+                TextTokenizer.from_dict(meta["text_tok"]),
+            )
+        except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as e:
             raise InkstrokeError(f"{path}: not a token cache ({e})") from None
 
 
-def build_cache(inks: list[Ink], splits: list[str], stroke_tok: StrokeTokenizer,
-                text_tok: TextTokenizer, max_steps: int = 400, progress=None) -> TokenCache:
+def build_cache(
+    inks: list[Ink],
+    splits: list[str],
+    stroke_tok: StrokeTokenizer,
+    text_tok: TextTokenizer,
+    max_steps: int = 400,
+    progress=None,
+) -> TokenCache:
     """Tokenize labelled inks; those longer than ``max_steps`` or with unknown
     characters are left out (and counted in ``progress``'s description)."""
     steps, chars, extents, keep_splits, texts = [], [], [], [], []
@@ -98,13 +123,25 @@ def build_cache(inks: list[Ink], splits: list[str], stroke_tok: StrokeTokenizer,
     if not steps:
         raise InkstrokeError("no usable labelled inks to build a token cache from")
     off = lambda parts: np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.int64)  # noqa: E731
-    return TokenCache(np.concatenate(steps), off(steps), np.concatenate(chars), off(chars),
-                      np.asarray(extents, dtype=np.float32), np.asarray(keep_splits),
-                      texts, stroke_tok, text_tok)
+    return TokenCache(
+        np.concatenate(steps),
+        off(steps),
+        np.concatenate(chars),
+        off(chars),
+        np.asarray(extents, dtype=np.float32),
+        np.asarray(keep_splits),
+        texts,
+        stroke_tok,
+        text_tok,
+    )
 
 
-def char_positions(text_tok: TextTokenizer, chars: np.ndarray, extent: tuple[float, float] | None,
-                   width_scale: float = 1.0) -> np.ndarray:
+def char_positions(
+    text_tok: TextTokenizer,
+    chars: np.ndarray,
+    extent: tuple[float, float] | None,
+    width_scale: float = 1.0,
+) -> np.ndarray:
     """Expected x-centre of each character; stretched onto ``extent`` when known."""
     text = text_tok.decode(chars.tolist())
     x = text_tok.x_centers(text) * width_scale
@@ -115,8 +152,13 @@ def char_positions(text_tok: TextTokenizer, chars: np.ndarray, extent: tuple[flo
     return x.astype(np.float32)
 
 
-def collate(cache: TokenCache, idx, text_dropout: float = 0.0, rng: np.random.Generator | None = None,
-            continuous: bool = False) -> dict[str, torch.Tensor]:
+def collate(
+    cache: TokenCache,
+    idx,
+    text_dropout: float = 0.0,
+    rng: np.random.Generator | None = None,
+    continuous: bool = False,
+) -> dict[str, torch.Tensor]:
     """A padded batch in the layout :meth:`HandwritingModel.forward` expects."""
     centers = np.stack([cache.stroke_tok.x.centers, cache.stroke_tok.y.centers], axis=1)
     examples = [cache.example(i) for i in idx]
@@ -149,13 +191,23 @@ def collate(cache: TokenCache, idx, text_dropout: float = 0.0, rng: np.random.Ge
         char_x[k, : len(c)] = char_positions(cache.text_tok, c, ext)
         char_mask[k, : len(c)] = True
     as_t = torch.from_numpy
-    return {"inputs": as_t(inputs), "targets": as_t(targets), "deltas": as_t(deltas), "pos": as_t(pos),
-            "step_mask": as_t(step_mask), "end_mask": as_t(end_mask), "end": as_t(end),
-            "chars": as_t(chars), "char_x": as_t(char_x), "char_mask": as_t(char_mask)}
+    return {
+        "inputs": as_t(inputs),
+        "targets": as_t(targets),
+        "deltas": as_t(deltas),
+        "pos": as_t(pos),
+        "step_mask": as_t(step_mask),
+        "end_mask": as_t(end_mask),
+        "end": as_t(end),
+        "chars": as_t(chars),
+        "char_x": as_t(char_x),
+        "char_mask": as_t(char_mask),
+    }
 
 
-def bucketed_batches(lengths: np.ndarray, max_tokens: int, rng: np.random.Generator,
-                     max_batch: int = 256) -> list[np.ndarray]:
+def bucketed_batches(
+    lengths: np.ndarray, max_tokens: int, rng: np.random.Generator, max_batch: int = 256
+) -> list[np.ndarray]:
     """Shuffle, sort within chunks by length, and cut into batches of at most
     ``max_tokens`` padded steps: little padding, still random order."""
     order = rng.permutation(len(lengths))

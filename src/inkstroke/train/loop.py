@@ -42,7 +42,9 @@ class TrainConfig:
     eval_every: int = 500
     save_every: int = 500
     threads: int = 2
-    snapshots: list[int] = field(default_factory=list)  # steps whose checkpoint is also kept in step-N/
+    snapshots: list[int] = field(
+        default_factory=list
+    )  # steps whose checkpoint is also kept in step-N/
     model: ModelConfig = field(default_factory=ModelConfig)
 
 
@@ -67,7 +69,9 @@ def load_config(path: str | Path | None, overrides: dict | None = None) -> Train
     return TrainConfig(**raw, model=ModelConfig(**model_raw))
 
 
-def focal_bce(logits: torch.Tensor, target: torch.Tensor, gamma: float, alpha: float) -> torch.Tensor:
+def focal_bce(
+    logits: torch.Tensor, target: torch.Tensor, gamma: float, alpha: float
+) -> torch.Tensor:
     """Focal loss (Lin et al. 2017) per element; gamma=0, alpha=0.5 is BCE/2·2."""
     bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     if gamma == 0:
@@ -78,17 +82,29 @@ def focal_bce(logits: torch.Tensor, target: torch.Tensor, gamma: float, alpha: f
     return 2 * a * (1 - pt) ** gamma * bce
 
 
-def losses(model: HandwritingModel, out: dict, batch: dict, cfg: TrainConfig) -> dict[str, torch.Tensor]:
+def losses(
+    model: HandwritingModel, out: dict, batch: dict, cfg: TrainConfig
+) -> dict[str, torch.Tensor]:
     m, e = batch["step_mask"].float(), batch["end_mask"].float()
     n, ne = m.sum().clamp(min=1), e.sum().clamp(min=1)
     tgt = batch["targets"]
     terms = {
-        "pen": (focal_bce(out["pen"], tgt[..., 2].float(), cfg.focal_gamma, cfg.focal_alpha) * m).sum() / n,
-        "end": (F.binary_cross_entropy_with_logits(out["end"], batch["end"], reduction="none") * e).sum() / ne,
+        "pen": (
+            focal_bce(out["pen"], tgt[..., 2].float(), cfg.focal_gamma, cfg.focal_alpha) * m
+        ).sum()
+        / n,
+        "end": (
+            F.binary_cross_entropy_with_logits(out["end"], batch["end"], reduction="none") * e
+        ).sum()
+        / ne,
     }
     if model.cfg.head == "bins":
-        terms["dx"] = (F.cross_entropy(out["dx"].transpose(1, 2), tgt[..., 0], reduction="none") * m).sum() / n
-        terms["dy"] = (F.cross_entropy(out["dy"].transpose(1, 2), tgt[..., 1], reduction="none") * m).sum() / n
+        terms["dx"] = (
+            F.cross_entropy(out["dx"].transpose(1, 2), tgt[..., 0], reduction="none") * m
+        ).sum() / n
+        terms["dy"] = (
+            F.cross_entropy(out["dy"].transpose(1, 2), tgt[..., 1], reduction="none") * m
+        ).sum() / n
     else:
         terms["mdn"] = (mdn_nll(out["mdn"], batch["deltas"], model.cfg.n_mixtures) * m).sum() / n
     terms["total"] = sum(terms.values())
@@ -99,8 +115,11 @@ def token_accuracy(out: dict, batch: dict) -> float:
     """Teacher-forced accuracy of whole steps (Δx bin, Δy bin and pen all right)."""
     m = batch["step_mask"]
     tgt = batch["targets"]
-    ok = (out["dx"].argmax(-1) == tgt[..., 0]) & (out["dy"].argmax(-1) == tgt[..., 1]) & (
-        (out["pen"] > 0).long() == tgt[..., 2])
+    ok = (
+        (out["dx"].argmax(-1) == tgt[..., 0])
+        & (out["dy"].argmax(-1) == tgt[..., 1])
+        & ((out["pen"] > 0).long() == tgt[..., 2])
+    )
     return float((ok & m).sum() / m.sum().clamp(min=1))
 
 
@@ -124,9 +143,35 @@ def _save_optimizer(run: Path, opt: torch.optim.Optimizer, step: int, rng_state:
     os.replace(tmp, run / "optimizer.pt")
 
 
-def train(cache_path: str | Path, cfg: TrainConfig, run: str | Path, resume: bool = False,
-          command: str | None = None, indices: np.ndarray | None = None, quiet: bool = False,
-          log: bool = True) -> dict:
+def warm_start(model: HandwritingModel, source: str | Path) -> int:
+    """Copy every weight of the checkpoint at ``source`` whose name and shape
+    match; parts new to ``model`` keep their initialisation. Returns the count."""
+    from safetensors.torch import load_file
+
+    from inkstroke.model.checkpoint import WEIGHTS
+
+    try:
+        state = load_file(str(Path(source) / WEIGHTS))
+    except (OSError, ValueError, RuntimeError) as e:
+        raise InkstrokeError(f"{source}: cannot warm-start from it ({e})") from None
+    own = model.state_dict()
+    copied = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    own.update(copied)
+    model.load_state_dict(own)
+    return len(copied)
+
+
+def train(
+    cache_path: str | Path,
+    cfg: TrainConfig,
+    run: str | Path,
+    resume: bool = False,
+    command: str | None = None,
+    indices: np.ndarray | None = None,
+    quiet: bool = False,
+    log: bool = True,
+    init_from: str | Path | None = None,
+) -> dict:
     """Train a model on a token cache; returns the final figures."""
     rank, world = _dist()
     torch.set_num_threads(cfg.threads)
@@ -135,7 +180,7 @@ def train(cache_path: str | Path, cfg: TrainConfig, run: str | Path, resume: boo
     cfg.model.n_bins = cache.stroke_tok.n_bins
     cfg.model.n_text = len(cache.text_tok)
     torch.manual_seed(cfg.seed + rank)
-    rng = np.random.default_rng(cfg.seed + rank)
+    rng = np.random.default_rng(cfg.seed + rank)  # this process's own draws (text dropout)
     device = "cuda" if torch.cuda.is_available() else "cpu"
 
     start_step = 0
@@ -148,8 +193,13 @@ def train(cache_path: str | Path, cfg: TrainConfig, run: str | Path, resume: boo
         if resume and rank == 0 and not quiet:
             print(f"no checkpoint in {run}: starting afresh", file=sys.stderr)
         model = HandwritingModel(cfg.model).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
-                            betas=(0.9, 0.98))
+        if init_from is not None:
+            n = warm_start(model, init_from)
+            if rank == 0 and not quiet:
+                print(f"warm start: {n} tensors from {init_from}", file=sys.stderr)
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98)
+    )
     if start_step and (run / "optimizer.pt").exists():
         state = torch.load(run / "optimizer.pt", weights_only=False)
         opt.load_state_dict(state["optimizer"])
@@ -157,7 +207,11 @@ def train(cache_path: str | Path, cfg: TrainConfig, run: str | Path, resume: boo
     net = model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model)
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
+    amp = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device == "cuda"
+        else torch.autocast("cpu", enabled=False)
+    )
 
     train_idx = cache.indices("train") if indices is None else np.asarray(indices)
     valid_idx = cache.indices("valid") if indices is None else np.asarray(indices)
@@ -168,40 +222,78 @@ def train(cache_path: str | Path, cfg: TrainConfig, run: str | Path, resume: boo
         from torch.utils.tensorboard import SummaryWriter
 
         writer = SummaryWriter(str(run / "tb"))
-    info_base = {"train_config": {k: v for k, v in asdict(cfg).items() if k != "model"},
-                 "data": {"cache": str(cache_path), "train_examples": int(len(train_idx)),
-                          "valid_examples": int(len(valid_idx))},
-                 "command": command or " ".join(sys.argv)}
+    info_base = {
+        "train_config": {k: v for k, v in asdict(cfg).items() if k != "model"},
+        "data": {
+            "cache": str(cache_path),
+            "train_examples": int(len(train_idx)),
+            "valid_examples": int(len(valid_idx)),
+        },
+        "command": command or " ".join(sys.argv),
+        "warm_start": None if init_from is None else str(init_from),
+    }
     t_start = time.time()
     elapsed_before = 0.0
     if start_step:
         elapsed_before = float(load_checkpoint(run)[3].get("train_seconds", 0.0))
 
-    def checkpoint(step: int, figures: dict) -> None:
+    def diverged(loss: torch.Tensor, step: int) -> InkstrokeError:
+        return InkstrokeError(
+            f"training stopped: the loss became {loss.item()} at step {step}; the last good "
+            f"checkpoint in {run} is intact (try a lower --lr or stronger clipping)"
+        )
+
+    def checkpoint(step: int, figures: dict, batch: dict) -> None:
         if rank != 0:
             return
-        save_checkpoint(run, model, cache.stroke_tok, cache.text_tok,
-                        {**info_base, "step": step, "figures": figures,
-                         "train_seconds": elapsed_before + time.time() - t_start})
+        # the last update may have broken the weights: only a finite loss makes a good checkpoint
+        model.eval()
+        with torch.no_grad(), amp:
+            loss = losses(model, model(batch), batch, cfg)["total"]
+        model.train()
+        if not torch.isfinite(loss):
+            raise diverged(loss, step)
+        save_checkpoint(
+            run,
+            model,
+            cache.stroke_tok,
+            cache.text_tok,
+            {
+                **info_base,
+                "step": step,
+                "figures": figures,
+                "train_seconds": elapsed_before + time.time() - t_start,
+            },
+        )
         _save_optimizer(run, opt, step, {"numpy": rng.bit_generator.state})
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    progress = Progress(TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                        TextColumn("{task.fields[status]}"), TimeRemainingColumn(),
-                        disable=quiet or rank != 0)
+    progress = Progress(
+        TextColumn("[bold]train"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[status]}"),
+        TimeRemainingColumn(),
+        disable=quiet or rank != 0,
+    )
     step = start_step
     figures: dict = {}
     tokens_seen, t_window = 0, time.time()
     batches: list[np.ndarray] = []
+    # the same epoch order on every process, so that each one trains on its own share
+    order_rng = np.random.default_rng([cfg.seed, start_step])
     with progress:
         task = progress.add_task("train", total=cfg.steps, completed=step, status="")
-        while step < cfg.steps:
+        while step < min(cfg.steps, cfg.stop_after or cfg.steps):
             if not batches:
-                batches = bucketed_batches(lengths[train_idx], cfg.max_tokens, rng)
+                batches = bucketed_batches(lengths[train_idx], cfg.max_tokens, order_rng)
                 batches = [train_idx[b] for b in batches][rank::world]
             idx = batches.pop()
-            batch = {k: v.to(device) for k, v in collate(cache, idx, cfg.text_dropout, rng, continuous).items()}
+            batch = {
+                k: v.to(device)
+                for k, v in collate(cache, idx, cfg.text_dropout, rng, continuous).items()
+            }
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, cfg)
             model.train()
@@ -210,9 +302,7 @@ def train(cache_path: str | Path, cfg: TrainConfig, run: str | Path, resume: boo
                 terms = losses(model, out, batch, cfg)
             loss = terms["total"]
             if not torch.isfinite(loss):
-                raise InkstrokeError(
-                    f"training stopped: the loss became {loss.item()} at step {step}; the last good "
-                    f"checkpoint in {run} is intact (try a lower --lr or stronger clipping)")
+                raise diverged(loss, step)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
@@ -223,37 +313,49 @@ def train(cache_path: str | Path, cfg: TrainConfig, run: str | Path, resume: boo
                 tps = tokens_seen / max(time.time() - t_window, 1e-9)
                 tokens_seen, t_window = 0, time.time()
                 figures["tokens_per_s"] = tps
-                progress.update(task, completed=step, status=f"loss {loss.item():.3f}  {tps:,.0f} tok/s")
+                progress.update(
+                    task, completed=step, status=f"loss {loss.item():.3f}  {tps:,.0f} tok/s"
+                )
                 if writer:
                     for k, v in terms.items():
                         writer.add_scalar(f"train/{k}", v.item(), step)
                     writer.add_scalar("train/lr", lr_at(step, cfg), step)
                     writer.add_scalar("train/tokens_per_s", tps, step)
-            if step % cfg.eval_every == 0 or step == cfg.steps:
+            if step % cfg.eval_every == 0 or step in (cfg.steps, cfg.stop_after):
                 figures.update(evaluate(model, cache, valid_idx, cfg, device, continuous))
                 figures["train_loss"] = loss.item()
                 if writer:
                     for k, v in figures.items():
                         writer.add_scalar(f"valid/{k}", v, step)
                     _log_images(writer, model, cache, step)
-            if step % cfg.save_every == 0 or step == cfg.steps or step in cfg.snapshots:
-                checkpoint(step, figures)
+            if step % cfg.save_every == 0 or step in (cfg.steps, cfg.stop_after) or step in cfg.snapshots:
+                checkpoint(step, figures, batch)
                 if step in cfg.snapshots and rank == 0:
-                    save_checkpoint(run / f"step-{step}", model, cache.stroke_tok, cache.text_tok,
-                                    {**info_base, "step": step, "figures": dict(figures)})
+                    save_checkpoint(
+                        run / f"step-{step}",
+                        model,
+                        cache.stroke_tok,
+                        cache.text_tok,
+                        {**info_base, "step": step, "figures": dict(figures)},
+                    )
     if writer:
         writer.close()
     return figures
 
 
 @torch.no_grad()
-def evaluate(model, cache, idx, cfg: TrainConfig, device, continuous: bool, limit: int = 512) -> dict:
+def evaluate(
+    model, cache, idx, cfg: TrainConfig, device, continuous: bool, limit: int = 512
+) -> dict:
     model.eval()
     idx = np.asarray(idx)[:limit]
     totals: dict[str, float] = {}
     acc, n = 0.0, 0
     for a in range(0, len(idx), 64):
-        batch = {k: v.to(device) for k, v in collate(cache, idx[a : a + 64], continuous=continuous).items()}
+        batch = {
+            k: v.to(device)
+            for k, v in collate(cache, idx[a : a + 64], continuous=continuous).items()
+        }
         out = model(batch)
         for k, v in losses(model, out, batch, cfg).items():
             totals[k] = totals.get(k, 0.0) + v.item()
@@ -276,7 +378,9 @@ def _log_images(writer, model, cache: TokenCache, step: int) -> None:
         ink = gen.generate(["handwriting"], seed=0, temperature=0.5)[0]
         from inkstroke.render.raster import render_png_array
 
-        writer.add_image("sample/handwriting", render_png_array(ink, height=96), step, dataformats="HWC")
+        writer.add_image(
+            "sample/handwriting", render_png_array(ink, height=96), step, dataformats="HWC"
+        )
         fig = attention_figure(gen, "handwriting", seed=0)
         writer.add_figure("attention/handwriting", fig, step)
     except Exception as e:  # a picture must never stop a training run

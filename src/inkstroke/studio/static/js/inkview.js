@@ -16,7 +16,8 @@ export class InkView {
 
   reset(frame = null, meta = {}) {
     this.points = []; // [x, y, penUp]
-    this.due = [];
+    this.arrived = []; // ms after reset() each point arrived
+    this.due = []; // ms after the (re)start each point is drawn
     this.frame = frame;
     this.meta = meta;
     this.live = false;
@@ -30,6 +31,7 @@ export class InkView {
     for (const p of points) {
       const previous = this.due.length ? this.due[this.due.length - 1] : 0;
       this.due.push(Math.max(now, previous + 1000 / this.rate));
+      this.arrived.push(now);
       this.points.push(p);
     }
     this.animate();

@@ -1,6 +1,7 @@
-// The studio page: three tabs over one API (see /docs).
+// The studio page: four tabs over one API (see /docs).
 
 import { getJSON, toast } from "./api.js";
+import { BrushPanel } from "./brush.js";
 import { CollectPanel } from "./collect.js";
 import { LivePanel } from "./live.js";
 
@@ -19,6 +20,7 @@ for (const t of tabs) t.addEventListener("click", () => show(t));
 
 const write = new LivePanel("write", "handwriting", { rate: 1500, penWidth: 0.09 });
 const hanzi = new LivePanel("hanzi", "hanzi", { rate: 220, penWidth: 34 });
+const brush = new BrushPanel();
 const styleSelect = document.getElementById("write-style");
 
 function fillStyles(shipped, samples) {
@@ -47,7 +49,7 @@ const collect = new CollectPanel({
 async function init() {
   const info = await getJSON("/api/info");
   const status = document.getElementById("model-status");
-  status.textContent = info.model.ready ? `${info.samples} samples collected` : info.model.error;
+  status.textContent = info.model.ready ? `model: ${info.model.name}` : info.model.error;
   document.getElementById("write-go").disabled = !info.model.ready;
   document.getElementById("collect-db").textContent = info.database;
   shippedStyles = info.styles;
@@ -57,4 +59,4 @@ async function init() {
 }
 
 init().catch((e) => toast(`cannot reach the studio server: ${e.message}`));
-window.studio = { write, hanzi, collect };
+window.studio = { write, hanzi, brush, collect };

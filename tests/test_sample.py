@@ -1,0 +1,177 @@
+"""Sampling: the sample/attention commands, their errors, streaming, priming, stopping."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from inkstroke.cli.main import main
+from inkstroke.io import read_ink
+from inkstroke.io.jsonink import read_json, write_json
+from inkstroke.model.checkpoint import WEIGHTS
+from inkstroke.sample.generate import MAX_TEXT, _filter
+from inkstroke.sample.inspect import attention_maps, diagonality
+
+torch.set_num_threads(1)  # two cores, shared: more threads only contend
+
+
+def sample_cmd(run, out, *texts, extra=()):
+    args = ["sample", "--checkpoint", str(run), "-o", str(out), *extra]
+    for t in texts:
+        args += ["--text", t]
+    return main(args)
+
+
+# ---------------------------------------------------------------- the sample command
+@pytest.mark.parametrize("suffix", [".svg", ".json", ".png", ".gif", ".inkml"])
+def test_sample_writes_every_format(tiny_run, tmp_path, capsys, suffix):
+    out = tmp_path / f"hello{suffix}"
+    assert sample_cmd(tiny_run, out, "hello", extra=["--temperature", "0.5"]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    data = out.read_bytes()
+    assert len(data) > 100
+    if suffix in (".json", ".inkml"):
+        ink = read_ink(str(out))
+        assert ink.text == "hello" and ink.num_points > 0 and ink.y_axis == "down"
+    elif suffix == ".svg":
+        assert b"<svg" in data and b"<path" in data or b"<polyline" in data
+    else:
+        with Image.open(out) as img:
+            assert img.format == suffix[1:].upper() and img.width > 10
+
+
+def test_sample_batch_is_reproducible_by_seed(tiny_run, tmp_path):
+    a, b, c = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.json"
+    assert sample_cmd(tiny_run, a, "one", "two", extra=["--seed", "5"]) == 0
+    assert sample_cmd(tiny_run, b, "one", "two", extra=["--seed", "5"]) == 0
+    assert sample_cmd(tiny_run, c, "one", "two", extra=["--seed", "6"]) == 0
+    assert not a.exists()  # a batch numbers its files
+    for k in (1, 2):
+        assert (tmp_path / f"a-{k}.json").read_bytes() == (tmp_path / f"b-{k}.json").read_bytes()
+    assert read_json(tmp_path / "a-2.json").text == "two"
+    assert (tmp_path / "a-1.json").read_bytes() != (tmp_path / "c-1.json").read_bytes()
+
+
+def test_priming_continues_a_given_ink(tiny_run, tiny_generator, words, tmp_path):
+    prime = words[0][0]
+    path = tmp_path / "prime.json"
+    write_json(prime, path)
+    out = tmp_path / "primed.json"
+    assert sample_cmd(tiny_run, out, "again", extra=["--prime", str(path), "--prime-text", prime.text]) == 0
+    assert read_json(out).text == "again"
+    # the prime changes what is written
+    plain = tiny_generator.generate(["again"], seed=0)[0]
+    primed = tiny_generator.generate(["again"], prime=(prime, prime.text), seed=0)[0]
+    assert plain.num_points != primed.num_points or not np.allclose(plain.points(), primed.points())
+
+
+def one_line_error(capsys, *needles):
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    for n in needles:
+        assert n in err, err
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("", "empty"),
+    ("   ", "empty"),
+    ("a" * (MAX_TEXT + 1), f"at most {MAX_TEXT}"),
+    ("hello \u65e5\u672c", "'\u65e5'"),
+])
+def test_bad_text_exits_2_with_one_line(tiny_run, tmp_path, capsys, text, needle):
+    out = tmp_path / "x.svg"
+    assert sample_cmd(tiny_run, out, text) == 2
+    one_line_error(capsys, needle)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_prime_without_its_text_is_an_error(tiny_run, tmp_path, capsys, words):
+    path = tmp_path / "prime.json"
+    write_json(words[0][0].copy(text=None), path)
+    assert sample_cmd(tiny_run, tmp_path / "x.svg", "hi", extra=["--prime", str(path)]) == 2
+    one_line_error(capsys, "--prime-text")
+
+
+@pytest.mark.parametrize("damage", ["truncated weights", "missing folder", "bad json"])
+def test_bad_checkpoint_exits_2_with_one_line(tiny_run_copy, tmp_path, capsys, damage):
+    run = tiny_run_copy
+    if damage == "truncated weights":
+        data = (run / WEIGHTS).read_bytes()
+        (run / WEIGHTS).write_bytes(data[:1000])
+    elif damage == "missing folder":
+        run = tmp_path / "no-such-run"
+    else:
+        (run / "checkpoint.json").write_text("{not json")
+    out = tmp_path / "x.svg"
+    assert sample_cmd(run, out, "hello") == 2
+    one_line_error(capsys, str(run))
+    assert not out.exists()
+
+
+def test_the_installed_command_reports_a_corrupt_checkpoint_in_one_line(tiny_run_copy, tmp_path):
+    (tiny_run_copy / WEIGHTS).write_bytes(b"\x00" * 10)
+    res = subprocess.run([sys.executable, "-m", "inkstroke.cli.main", "sample", "--checkpoint",
+                          str(tiny_run_copy), "--text", "hi", "-o", str(tmp_path / "x.svg")],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and "corrupt or missing weights" in res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "x.svg").exists()
+
+
+# ---------------------------------------------------------------- attention
+def test_attention_command_writes_a_heatmap(tiny_run, tmp_path, capsys):
+    out = tmp_path / "heat.png"
+    assert main(["attention", "--checkpoint", str(tiny_run), "--text", "hello", "-o", str(out)]) == 0
+    assert "diagonality" in capsys.readouterr().out
+    with Image.open(out) as img:
+        assert img.format == "PNG" and img.width > 100 and img.height > 100
+    assert [p.name for p in tmp_path.iterdir()] == ["heat.png"]
+
+
+def test_attention_maps(tiny_generator):
+    w, text = attention_maps(tiny_generator, "hello", seed=0, temperature=0.5)
+    layers, heads, steps, chars = w.shape
+    assert (layers, heads, chars) == (2, 2, 5) and text == "hello" and steps > 2
+    total = w.sum(-1)
+    assert (total <= 1 + 1e-5).all() and (w >= 0).all()  # the null slot takes the rest
+    # diagonality: +1 for a perfect left-to-right walk, -1 for right-to-left
+    walk = np.zeros((1, 1, 10, 10))
+    walk[0, 0, np.arange(10), np.arange(10)] = 1
+    assert diagonality(walk) == pytest.approx(1.0)
+    assert diagonality(walk[:, :, ::-1]) == pytest.approx(-1.0)
+    assert np.isnan(diagonality(walk[:, :, :2]))  # too short to tell
+
+
+# ---------------------------------------------------------------- generator
+def test_stream_yields_the_points_of_generate(tiny_generator):
+    streamed = list(tiny_generator.stream("stream", seed=2, temperature=0.7))
+    ink = tiny_generator.generate(["stream"], seed=2, temperature=0.7)[0]
+    assert streamed and all(isinstance(v, float) for v in streamed[0][:2])
+    pts = np.array([p[:2] for p in streamed])
+    # generate drops one-point pieces (waypoints of a jump); every point it keeps was streamed
+    kept = ink.points()
+    assert len(kept) <= len(pts)
+    assert all(np.isclose(pts, p, atol=1e-6).all(1).any() for p in kept)
+
+
+def test_length_caps(tiny_generator):
+    n = len(list(tiny_generator.stream("ab", seed=0, max_steps=7, temperature=1.0)))
+    assert n <= 7
+    capped = len(list(tiny_generator.stream("ab", seed=0, steps_per_char=1, temperature=1.0)))
+    assert capped <= 60  # at least 60 steps, else steps_per_char * len + 30
+
+
+def test_top_k_and_top_p_filters():
+    logits = torch.tensor([[2.0, 1.0, 0.5, -1.0, 3.0]])
+    k2 = _filter(logits, 2, None)
+    assert torch.isfinite(k2).sum() == 2 and torch.isfinite(k2[0, [0, 4]]).all()
+    probs = logits.softmax(-1)[0]  # 0.60 (idx 4), 0.22 (idx 0), ...
+    p = _filter(logits, None, 0.7)
+    assert torch.isfinite(p[0, [4, 0]]).all() and torch.isfinite(p).sum() == 2
+    assert probs[4] < 0.7 < probs[4] + probs[0]
+    assert torch.isfinite(_filter(logits, None, 0.1)).sum() == 1  # the top choice always stays
+    assert torch.equal(_filter(logits, None, None), logits)

@@ -1,0 +1,293 @@
+"""inkstroke write: page layout, the Python API, every output format, bad input, the shipped model."""
+
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import inkstroke
+from inkstroke.cli.main import main
+from inkstroke.errors import InkstrokeError
+from inkstroke.io import read_ink
+from inkstroke.io.jsonink import write_json
+from inkstroke.render import SUFFIXES
+from inkstroke.write.api import MODEL_DIR, page_paths, prepare_text, save_document
+from inkstroke.write.layout import PageLayout, parse_page, wrap
+
+torch.set_num_threads(1)  # two cores, shared: more threads only contend
+
+SMALL_PAGE = PageLayout(page=(70.0, 45.0), margin=5.0, x_height=3.0)
+TEXT = "the quick brown fox jumps over the lazy dog"
+
+
+@pytest.fixture(scope="module")
+def model(tiny_run) -> str:
+    return str(tiny_run)
+
+
+@pytest.fixture(scope="module")
+def long_doc(model):
+    return inkstroke.write(" ".join([TEXT] * 3), model=model, layout=SMALL_PAGE, seed=1)
+
+
+def all_placements(positions):
+    return [p for para in positions for p in para]
+
+
+# ---------------------------------------------------------------- layout
+def test_wrap_never_crosses_the_margin_and_fills_pages_in_order():
+    rng = np.random.default_rng(0)
+    layout = PageLayout(page="a6", margin=10.0, x_height=3.0)
+    pw, ph = layout.size()
+    paragraphs = [rng.uniform(3, 30, rng.integers(1, 40)).tolist() for _ in range(8)]
+    positions = wrap(paragraphs, layout)
+    assert [len(p) for p in positions] == [len(p) for p in paragraphs]
+    flat_w = [w for p in paragraphs for w in p]
+    flat = all_placements(positions)
+    for p, w in zip(flat, flat_w):
+        assert p.x >= layout.margin - 1e-9 and p.x + w <= pw - layout.margin + 1e-9
+        assert layout.margin < p.baseline <= ph - layout.margin
+    order = [(p.page, p.baseline, p.x) for p in flat]
+    assert order == sorted(order)  # reading order: pages, then lines, then words
+    assert max(p.page for p in flat) >= 2
+    # each paragraph starts on a new line
+    starts = [para[0].line for para in positions]
+    ends = [para[-1].line for para in positions]
+    assert all(s == e + 1 for s, e in zip(starts[1:], ends[:-1]))
+    # greedy: the first word of each line would not have fitted on the line before
+    usable = pw - 2 * layout.margin
+    gap = layout.word_spacing * layout.x_height
+    for para, widths in zip(positions, paragraphs):
+        for i in range(1, len(para)):
+            if para[i].line != para[i - 1].line:
+                line_start = next(j for j in range(i) if para[j].line == para[i - 1].line)
+                used = sum(widths[line_start:i]) + gap * (i - line_start)
+                assert used + widths[i] > usable
+
+
+def test_blank_lines_between_paragraphs():
+    layout = PageLayout()
+    a, blank, b = wrap([[10.0], [], [10.0]], layout)
+    assert blank == [] and b[0].line == a[0].line + 2
+
+
+@pytest.mark.parametrize("align", ["left", "right", "center", "justify"])
+def test_alignment(align):
+    layout = PageLayout(page=(100.0, 100.0), margin=10.0, x_height=2.0, align=align)
+    widths = [[12.0] * 12]
+    (placed,) = wrap(widths, layout)
+    lines = sorted({p.line for p in placed})
+    assert len(lines) >= 3
+    for line in lines:
+        row = [p for p in placed if p.line == line]
+        left, right = row[0].x, row[-1].x + 12.0
+        last = line == lines[-1]
+        if align == "left" or (align == "justify" and last):
+            assert left == pytest.approx(10.0)
+        if align == "right":
+            assert right == pytest.approx(90.0)
+        if align == "center":
+            assert left - 10.0 == pytest.approx(90.0 - right)
+        if align == "justify" and not last:
+            assert left == pytest.approx(10.0) and right == pytest.approx(90.0)
+
+
+def test_layout_errors():
+    assert parse_page("A5") == "a5" and parse_page("100x150") == (100.0, 150.0)
+    with pytest.raises(InkstrokeError, match="page size"):
+        parse_page("huge")
+    for bad, message in [(PageLayout(align="middle"), "alignment"), (PageLayout(page="b9"), "page size"),
+                         (PageLayout(page=(30.0, 30.0), margin=14.0), "no room"),
+                         (PageLayout(x_height=0.0), "positive")]:
+        with pytest.raises(InkstrokeError, match=message):
+            bad.check()
+
+
+# ---------------------------------------------------------------- text preparation
+def test_unsupported_characters_are_listed_replaced_or_transliterated():
+    supported = {chr(c) for c in range(32, 127)}
+    with pytest.raises(InkstrokeError) as err:
+        prepare_text("caf\u00e9 \u65e5 ok", supported)
+    assert "'\u00e9' (U+00E9)" in str(err.value) and "'\u65e5' (U+65E5)" in str(err.value)
+    assert "--unsupported" in str(err.value)
+    assert prepare_text("caf\u00e9 \u65e5 ok", supported, "replace") == "caf? ? ok"
+    assert prepare_text("caf\u00e9 \u2013 ok", supported, "transliterate") == "cafe - ok"
+    assert prepare_text("\u201cso\u201d  far\r\nnext", supported) == '"so" far\nnext'
+    with pytest.raises(InkstrokeError, match="empty"):
+        prepare_text(" \n\t ", supported)
+    with pytest.raises(InkstrokeError, match="unknown --unsupported"):
+        prepare_text("ok", supported, "ignore")
+
+
+# ---------------------------------------------------------------- the API with a trained checkpoint
+def test_write_lays_out_pages_in_millimetres(long_doc):
+    doc = long_doc
+    assert len(doc.pages) >= 2
+    assert doc.text == " ".join([TEXT] * 3) and doc.settings["seed"] == 1
+    pw, ph = SMALL_PAGE.size()
+    for i, page in enumerate(doc.pages):
+        assert page.units == "mm" and page.y_axis == "down"
+        assert page.meta["page_mm"] == [pw, ph] and page.meta["page"] == i + 1
+        if page.num_points:
+            x0, _, x1, _ = page.bounds()
+            # words are measured before wrapping, so the ink stays inside the margins
+            assert x0 >= SMALL_PAGE.margin - 1e-6 and x1 <= pw - SMALL_PAGE.margin + 1e-6
+
+
+def test_write_is_reproducible_by_seed(model):
+    a = inkstroke.write("seed test", model=model, seed=4)
+    b = inkstroke.write("seed test", model=model, seed=4)
+    c = inkstroke.write("seed test", model=model, seed=5)
+    pa, pb, pc = (d.pages[0].points() for d in (a, b, c))
+    assert np.array_equal(pa, pb)
+    assert pa.shape != pc.shape or not np.allclose(pa, pc)
+
+
+def test_write_with_a_style_sample(model, words, tmp_path):
+    sample = tmp_path / "mine.json"
+    write_json(words[0][1], sample)
+    plain = inkstroke.write("styled", model=model)
+    styled = inkstroke.write("styled", model=model, style=str(sample))
+    assert styled.settings["style"] == str(sample)
+    assert plain.pages[0].points().shape != styled.pages[0].points().shape or not np.allclose(
+        plain.pages[0].points(), styled.pages[0].points())
+    write_json(words[0][1].copy(text=None), tmp_path / "untitled.json")
+    with pytest.raises(InkstrokeError, match="--style-text"):
+        inkstroke.write("styled", model=model, style=str(tmp_path / "untitled.json"))
+    assert inkstroke.write("styled", model=model, style=str(tmp_path / "untitled.json"),
+                           style_text=words[0][1].text).pages
+    with pytest.raises(InkstrokeError, match="neither a shipped style"):
+        inkstroke.write("styled", model=model, style="no-such-style")
+
+
+def test_write_api_errors(model):
+    with pytest.raises(InkstrokeError, match="empty"):
+        inkstroke.write("   ", model=model)
+    with pytest.raises(InkstrokeError, match="U\\+00E9"):
+        inkstroke.write("caf\u00e9", model=model)
+    doc = inkstroke.write("caf\u00e9", model=model, unsupported="replace")
+    assert doc.text == "caf?"
+    assert inkstroke.write("caf\u00e9", model=model, unsupported="transliterate").text == "cafe"
+    with pytest.raises(InkstrokeError, match="no inkstroke checkpoint|not an inkstroke"):
+        inkstroke.write("x", model=os.devnull + "-none")
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_every_output_format(long_doc, tmp_path, suffix):
+    assert set(SUFFIXES) == {".svg", ".png", ".gif", ".pdf", ".json", ".inkml"}
+    out = tmp_path / f"letter{suffix}"
+    paths = save_document(long_doc, out, stroke_width=0.5 if suffix in (".svg", ".pdf") else None,
+                          color="#224488")
+    n = len(long_doc.pages)
+    if suffix == ".pdf":
+        assert paths == [out]
+        data = out.read_bytes()
+        assert data.startswith(b"%PDF") and len(re.findall(rb"/Type /Page\b", data)) == n
+    else:
+        assert paths == [tmp_path / f"letter-{k}{suffix}" for k in range(1, n + 1)]
+        for p, page in zip(paths, long_doc.pages):
+            if suffix in (".json", ".inkml"):
+                back = read_ink(str(p))
+                assert back.units == "mm" and back.num_points == page.num_points
+            elif suffix == ".svg":
+                text = p.read_text()
+                assert 'width="70mm"' in text.replace(".0mm", "mm") and "#224488" in text.lower()
+            else:
+                with Image.open(p) as img:
+                    assert img.format == suffix[1:].upper()
+                    if suffix == ".png":
+                        assert img.width == 1240
+                        assert img.height == pytest.approx(1240 * 45 / 70, abs=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
+
+
+def test_page_paths():
+    from pathlib import Path
+
+    assert page_paths(Path("a/b.svg"), 1) == [Path("a/b.svg")]
+    assert page_paths(Path("a/b.svg"), 2) == [Path("a/b-1.svg"), Path("a/b-2.svg")]
+    assert page_paths(Path("a/b.pdf"), 3) == [Path("a/b.pdf")]
+
+
+def test_unwritable_outputs_are_refused(long_doc, tmp_path):
+    with pytest.raises(InkstrokeError, match="does not exist"):
+        save_document(long_doc, tmp_path / "missing" / "x.svg")
+    (tmp_path / "folder.svg").mkdir()
+    with pytest.raises(InkstrokeError, match="is a folder"):
+        save_document(long_doc, tmp_path / "folder.svg")
+    with pytest.raises(InkstrokeError, match="unknown output format"):
+        save_document(long_doc, tmp_path / "x.docx")
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o555)
+        with pytest.raises(InkstrokeError, match="not writable"):
+            save_document(long_doc, locked / "x.svg")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == []
+
+
+# ---------------------------------------------------------------- the command line
+def test_write_command(model, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "hello.svg"
+    assert main(["write", "hello there", "-o", str(out), "--model", model, "--seed", "3",
+                 "--align", "center", "--color", "blue"]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {out}"
+    assert "<svg" in out.read_text()
+    # text from a file and from standard input gives the same pages as the argument
+    (tmp_path / "text.txt").write_text("hello there\n")
+    assert main(["write", f"@{tmp_path / 'text.txt'}", "-o", str(tmp_path / "f.json"), "--model", model,
+                 "--seed", "3", "--align", "center"]) == 0
+    import io
+    monkeypatch.setattr("sys.stdin", io.StringIO("hello there"))
+    assert main(["write", "-", "-o", str(tmp_path / "s.json"), "--model", model, "--seed", "3",
+                 "--align", "center"]) == 0
+    a, b = json.loads((tmp_path / "f.json").read_text()), json.loads((tmp_path / "s.json").read_text())
+    assert a["strokes"] == b["strokes"] and a["text"] == "hello there"
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["", "-o", "{tmp}/x.svg"], "empty"),
+    (["caf\u00e9 \u65e5", "-o", "{tmp}/x.svg"], "U+65E5"),
+    (["hello", "-o", "{tmp}/nowhere/x.svg"], "does not exist"),
+    (["hello", "-o", "{tmp}/x.doc"], "unknown output format"),
+    (["hello", "-o", "{tmp}/x.svg", "--align", "middle"], "alignment"),
+    (["hello", "-o", "{tmp}/x.svg", "--page", "huge"], "page size"),
+    (["hello", "-o", "{tmp}/x.png", "--color", "no-such-colour"], "colour"),
+    (["@{tmp}/missing.txt", "-o", "{tmp}/x.svg"], "cannot read"),
+])
+def test_write_command_errors_leave_no_file(model, tmp_path, capsys, args, needle):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    assert main(["write", *args, "--model", model]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert needle.lower() in err.lower(), err
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- the shipped model
+@pytest.fixture
+def shipped():
+    if not (MODEL_DIR / "checkpoint.json").exists():
+        pytest.skip(f"no shipped model in {MODEL_DIR} yet")
+    return MODEL_DIR
+
+
+def test_write_without_model_uses_the_shipped_one(shipped, tmp_path, capsys):
+    out = tmp_path / "hello.svg"
+    assert main(["write", "Hello world", "-o", str(out)]) == 0
+    assert "<svg" in out.read_text()
+    doc = inkstroke.write("Hello world")
+    assert doc.settings["model"] == "default" and doc.pages[0].num_points > 50
+    x0, y0, x1, y1 = doc.pages[0].bounds()
+    # two words of 3 mm handwriting: wider than tall, and of a plausible size
+    assert 10 < x1 - x0 < 150 and 2 < y1 - y0 < 30
+
+
+def test_the_shipped_model_writes_every_printable_character(shipped):
+    chars = "".join(chr(c) for c in range(33, 127))
+    text = " ".join(chars[i : i + 8] for i in range(0, len(chars), 8))
+    doc = inkstroke.write(text, layout=PageLayout(page="a4"))
+    assert doc.text == text and sum(p.num_points for p in doc.pages) > 200
