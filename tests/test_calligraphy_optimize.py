@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -12,10 +14,12 @@ from inkstroke.calligraphy.optimize import (
     write_character,
 )
 from inkstroke.calligraphy.profiles import default_trajectory
-from inkstroke.calligraphy.targets import start_lines, target_image
+from inkstroke.calligraphy.targets import fit_lines_to, start_lines, target_image
 from inkstroke.calligraphy.trajectory import load_trajectory, save_trajectory
 from inkstroke.errors import InkstrokeError
-from inkstroke.io.hanzi import character_ink
+from inkstroke.ink import Ink
+from inkstroke.io.font import fill_polygons
+from inkstroke.io.hanzi import character_ink, outline_polygons
 
 QUICK = OptimizeConfig().scaled(0.4)
 
@@ -74,3 +78,26 @@ def test_no_data_and_no_glyph_is_a_clear_error():
         write_character("永永", config=None)
     with pytest.raises(InkstrokeError, match="unknown target"):
         target_image("永", 64, kind="clouds")
+
+
+def ink_box(image):
+    rows, cols = np.nonzero(image > 0.5)
+    return np.array([cols.min(), rows.min(), cols.max(), rows.max()])
+
+
+def test_medians_are_fitted_to_another_fonts_glyph_box():
+    mincho = Path("/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf")
+    if not mincho.is_file():
+        pytest.skip("fonts-ipafont-mincho is not installed")
+    lines = character_ink("永")
+    same = fit_lines_to(lines, "永", target_image("永", 256))
+    assert max(np.abs(a - b).max() for a, b in zip(same.strokes, lines.strokes, strict=True)) < 8
+    # the Kaiti outlines, moved like the medians, cover the box of the Mincho glyph
+    target = target_image("永", 256, font=mincho)
+    outlines = Ink(outline_polygons("永"), y_axis="up")
+    moved = fill_polygons(fit_lines_to(outlines, "永", target).strokes, 256, nonzero=False)
+    assert np.abs(ink_box(moved) - ink_box(target)).max() <= 2
+    assert (
+        np.abs(ink_box(fill_polygons(outlines.strokes, 256, nonzero=False)) - ink_box(target)).max()
+        > 10
+    )

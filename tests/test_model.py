@@ -27,7 +27,13 @@ def small(cache: TokenCache, **changes) -> HandwritingModel:
     torch.manual_seed(0)
     cfg = ModelConfig(n_text=len(cache.text_tok), n_bins=cache.stroke_tok.n_bins, d_model=32, n_head=2,
                       n_enc=1, n_dec=2, d_ff=64, dropout=0.0, **changes)
-    return HandwritingModel(cfg).eval()
+    model = HandwritingModel(cfg).eval()
+    if model.window_emb is not None:  # it starts at zero; give it something to say
+        torch.nn.init.normal_(model.window_emb.weight, std=0.5)
+    return model
+
+
+WINDOW = pytest.mark.parametrize("window", [0.0, 0.6], ids=["no-window", "window"])
 
 
 def batch_of(cache: TokenCache, n: int = 4, **kw) -> dict:
@@ -58,8 +64,9 @@ def test_forward_shapes(cache):
     assert all(torch.isfinite(v).all() for k, v in out.items() if k != "attention")
 
 
-def test_causal_mask_future_steps_do_not_change_the_past(cache):
-    m = small(cache)
+@WINDOW
+def test_causal_mask_future_steps_do_not_change_the_past(cache, window):
+    m = small(cache, window_sigma=window)
     batch = batch_of(cache, 1)
     t = int(batch["step_mask"].sum())
     k = t // 2
@@ -75,8 +82,9 @@ def test_causal_mask_future_steps_do_not_change_the_past(cache):
         assert not torch.allclose(a[key][:, k:], b[key][:, k:], atol=1e-3), key
 
 
-def test_padding_the_text_does_not_change_outputs(cache):
-    m = small(cache)
+@WINDOW
+def test_padding_the_text_does_not_change_outputs(cache, window):
+    m = small(cache, window_sigma=window)
     batch = batch_of(cache, 3)
     a = m(batch, want_weights=True)
     b = m(same_text_longer_padding(batch, 5), want_weights=True)
@@ -87,9 +95,10 @@ def test_padding_the_text_does_not_change_outputs(cache):
         assert (wb[..., wa.shape[-1]:] == 0).all()
 
 
-def test_padding_the_steps_does_not_change_outputs(cache):
+@WINDOW
+def test_padding_the_steps_does_not_change_outputs(cache, window):
     """A short example batched with a long one decodes as it does alone."""
-    m = small(cache)
+    m = small(cache, window_sigma=window)
     idx = cache.indices("train")
     lengths = np.array([cache.length(i) for i in idx])
     short, long = idx[np.argmin(lengths)], idx[np.argmax(lengths)]
@@ -101,28 +110,33 @@ def test_padding_the_steps_does_not_change_outputs(cache):
         assert torch.allclose(alone[key][0], both[key][0, :t], atol=1e-5), key
 
 
-def test_kv_cached_incremental_decoding_matches_the_full_pass(cache):
-    m = small(cache)
+@WINDOW
+def test_kv_cached_incremental_decoding_matches_the_full_pass(cache, window):
+    m = small(cache, window_sigma=window)
     batch = batch_of(cache, 2)
     memory, mmask = m.encode(batch["chars"], batch["char_x"], batch["char_mask"])
     prev, pos = batch["inputs"], batch["pos"]
-    full, _ = m.decode(m.embed_steps(prev, pos), memory, mmask)
+    text = (batch["chars"], batch["char_x"], batch["char_mask"])
+    full, _ = m.decode(m.embed_steps(prev, pos, text=text), memory, mmask)
     c = m.new_cache()
     prefix = 5  # a prefix in one pass, as priming does, then one step at a time
-    parts = [m.decode(m.embed_steps(prev[:, :prefix], pos[:, :prefix]), memory, mmask, cache=c)[0]]
+    parts = [m.decode(m.embed_steps(prev[:, :prefix], pos[:, :prefix], text=text), memory, mmask, cache=c)[0]]
     for t in range(prefix, prev.shape[1]):
-        parts.append(m.decode(m.embed_steps(prev[:, t : t + 1], pos[:, t : t + 1], start=t), memory, mmask,
-                              cache=c)[0])
+        parts.append(m.decode(m.embed_steps(prev[:, t : t + 1], pos[:, t : t + 1], start=t, text=text),
+                              memory, mmask, cache=c)[0])
     inc = torch.cat(parts, dim=1)
     assert torch.allclose(inc, full, atol=1e-5)
+    tgt = batch["targets"]
+    assert torch.allclose(m(batch)["dx"], m.head_logits(full, tgt[..., 2], tgt[..., 0])["dx"], atol=1e-5)
     assert c[0]["self"]["k"].shape[2] == prev.shape[1]  # the prefix was never recomputed
     tgt = batch["targets"]
     a, b = m.head_logits(full, tgt[..., 2], tgt[..., 0]), m.head_logits(inc, tgt[..., 2], tgt[..., 0])
     assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
 
 
-def test_unconditional_mode(cache):
-    m = small(cache)
+@WINDOW
+def test_unconditional_mode(cache, window):
+    m = small(cache, window_sigma=window)
     dropped = batch_of(cache, 3, text_dropout=1.0, rng=np.random.default_rng(0))
     assert not dropped["char_mask"].any()
     out = m(dropped, want_weights=True)
@@ -281,3 +295,32 @@ def test_mdn_model_generates(cache, tmp_path):
     assert ink.num_points == again.num_points
     assert np.allclose(ink.points(), again.points(), atol=1e-4)
     assert np.isfinite(ink.points()).all()
+
+
+def test_the_character_window_follows_the_pen(cache):
+    m = small(cache, window_sigma=0.3)
+    chars = torch.tensor([[10, 20, 30]])
+    char_x = torch.tensor([[0.0, 1.0, 2.0]])
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    w = m.window(torch.tensor([[0.0, 1.0, 2.0, 1.5]]), (chars, char_x, mask))
+    emb = m.window_emb.weight
+    assert torch.allclose(w[0, 0], emb[10], atol=0.02 * emb.abs().max().item())
+    assert torch.allclose(w[0, 2], emb[30], atol=0.02 * emb.abs().max().item())
+    assert torch.allclose(w[0, 3], (emb[20] + emb[30]) / 2, atol=1e-5)  # halfway between two
+    # no text: no window, and no NaN
+    none = m.window(torch.zeros(1, 2), (chars, char_x, torch.zeros(1, 3, dtype=torch.bool)))
+    assert torch.equal(none, torch.zeros_like(none))
+    # a fresh window starts silent, so a warm start begins as the model it came from
+    torch.manual_seed(0)
+    assert (HandwritingModel(m.cfg).window_emb.weight == 0).all()
+
+
+def test_generation_uses_the_window(cache):
+    m = small(cache, window_sigma=0.6)
+    gen = Generator(m, cache.stroke_tok, cache.text_tok)
+    a = np.array(list(gen.stream("window", seed=1, max_steps=60, run_to_cap=True)))
+    b = np.array(list(gen.stream("window", seed=1, max_steps=60, run_to_cap=True, use_cache=False)))
+    assert len(a) == 60 and np.allclose(a, b, atol=1e-5)
+    torch.nn.init.zeros_(m.window_emb.weight)
+    c = np.array(list(gen.stream("window", seed=1, max_steps=60, run_to_cap=True)))
+    assert not np.allclose(a, c)

@@ -214,7 +214,7 @@ def test_bad_stream_requests_get_a_clear_4xx(studio, params, status, words):
 
 # ------------------------------------------------------------------ downloads
 def test_every_download_format_parses(studio):
-    from gcodeparser import GcodeParser
+    from gcodeparser import parse_gcode_lines
 
     client, _ = studio
     ink = {
@@ -237,7 +237,7 @@ def test_every_download_format_parses(studio):
     assert got["pdf"].startswith(b"%PDF")
     assert ink_from_dict(json.loads(got["json"]), "json").strokes[1].tolist() == [[3, 0], [3, 1]]
     assert ET.fromstring(got["inkml"]).tag.endswith("ink")
-    lines = GcodeParser(got["gcode"].decode()).lines
+    lines = list(parse_gcode_lines(got["gcode"].decode()))
     assert sum(1 for line in lines if line.command == ("G", 1)) >= 3
 
 
@@ -451,3 +451,11 @@ def test_serve_command(model, tmp_path):
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert f"open http://127.0.0.1:{port}/" in out
+
+
+def test_chinese_mode_without_stroke_data_says_how_to_get_it(model, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # no fetched hanzi-writer-data there
+    monkeypatch.delenv("INKSTROKE_HANZI_DATA", raising=False)
+    with running(StudioConfig(data=tmp_path / "d", model=model)) as (url, _):
+        r = httpx.get(url + "/api/stream", params={"text": "永", "mode": "hanzi"})
+    assert r.status_code == 503 and "--hanzi-data" in r.json()["detail"]

@@ -195,7 +195,10 @@ def test_every_output_format(long_doc, tmp_path, suffix):
                 assert back.units == "mm" and back.num_points == page.num_points
             elif suffix == ".svg":
                 text = p.read_text()
-                assert 'width="70mm"' in text.replace(".0mm", "mm") and "#224488" in text.lower()
+                w, h = (float(v) for v in re.search(r'width="([\d.]+)mm" height="([\d.]+)mm"', text).groups())
+                # the page at real size, plus half a pen width on each side
+                assert w == pytest.approx(70.5) and h == pytest.approx(45.5)
+                assert "#224488" in text.lower()
             else:
                 with Image.open(p) as img:
                     assert img.format == suffix[1:].upper()

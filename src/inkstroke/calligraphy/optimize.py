@@ -252,13 +252,15 @@ def write_character(
     """Target, default motion from the centre lines, and (unless ``config`` is
     None) the optimised motion of one character, each scored at ``size``."""
     from inkstroke.calligraphy.profiles import default_trajectory
-    from inkstroke.calligraphy.targets import start_lines, target_image
+    from inkstroke.calligraphy.targets import fit_lines_to, start_lines, target_image
 
     if len(char) != 1:
         raise InkstrokeError(f"one character at a time, got {char!r}")
     start = time.perf_counter()
     lines = start_lines(char, font)
     target = target_image(char, size, font, target_kind)
+    if font is not None and lines.source == "hanzi-writer-data":
+        lines = fit_lines_to(lines, char, target)
     raw = default_trajectory(lines, char=char)
     raw_image = brush.render(raw, size, params, seed)
     raw_metrics = compare(raw_image, target)

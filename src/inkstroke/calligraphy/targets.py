@@ -72,3 +72,33 @@ def start_lines(char: str, font: str | Path | None = None) -> Ink:
     if not lines.strokes:
         raise InkstrokeError(f"{char!r} has no stroke data and its glyph in {path} is blank")
     return lines
+
+
+def _ink_box(image: np.ndarray) -> np.ndarray | None:
+    """(x0, y0_up, x1, y1_up) of the inked pixels of an mmah-frame picture, in frame units."""
+    rows, cols = np.nonzero(image > 0.5)
+    if len(rows) == 0:
+        return None
+    per = 1024.0 / image.shape[0]
+    return np.array(
+        [
+            cols.min() * per,
+            900 - (rows.max() + 1) * per,
+            (cols.max() + 1) * per,
+            900 - rows.min() * per,
+        ]
+    )
+
+
+def fit_lines_to(lines: Ink, char: str, target: np.ndarray) -> Ink:
+    """Medians moved and stretched so that the Kaiti they were traced from
+    covers the same box as ``target``: another font places and proportions
+    its glyphs differently, and a start that misses the target strokes
+    would be pulled onto the wrong ones."""
+    from inkstroke.io import hanzi
+
+    have, want = _ink_box(hanzi.outline_image(char, target.shape[0])), _ink_box(target)
+    if have is None or want is None:
+        return lines
+    scale = (want[2:] - want[:2]) / np.maximum(have[2:] - have[:2], 1e-9)
+    return lines.copy(strokes=[(s - have[:2]) * scale + want[:2] for s in lines.strokes])

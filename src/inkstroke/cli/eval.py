@@ -16,7 +16,9 @@ def legibility(
     n: int = typer.Option(100, "-n", help="Number of lines."),
     model: Path | None = typer.Option(None, "--model", help="Checkpoint (default: the shipped model)."),
     style: str | None = typer.Option(None, "--style"),
-    temperature: float = typer.Option(0.6, "--temperature"),
+    temperature: float | None = typer.Option(None, "--temperature", help="Default: the model's tuned value."),
+    guidance: float | None = typer.Option(None, "--guidance", help="Default: the model's tuned value."),
+    split: str = typer.Option("valid", "--split", help="Writers whose lines give texts and reference: valid or test."),
     bias: float = typer.Option(0.0, "--bias"),
     seed: int = typer.Option(0, "--seed"),
     output: Path | None = typer.Option(None, "-o", help="Write the report as JSON."),
@@ -26,7 +28,8 @@ def legibility(
     from inkstroke.eval.legibility import evaluate
     from inkstroke.io.container import atomic_write_bytes
 
-    report = evaluate(data, n, str(model) if model else None, style, temperature, bias, seed, images)
+    report = evaluate(data, n, str(model) if model else None, style, temperature, bias, seed, images,
+                      guidance, split)
     text = json.dumps(report, indent=1)
     if output:
         atomic_write_bytes(output, lambda f: f.write(text.encode()))

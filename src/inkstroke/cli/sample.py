@@ -17,6 +17,7 @@ def sample(
     top_k: int | None = typer.Option(None, "--top-k"),
     top_p: float | None = typer.Option(None, "--top-p"),
     bias: float = typer.Option(0.0, "--bias"),
+    guidance: float = typer.Option(0.0, "--guidance", help="Classifier-free guidance: >0 follows the text more closely."),
     seed: int = typer.Option(0, "--seed"),
     prime: Path | None = typer.Option(None, "--prime", help="Ink (json/inkml) whose style to continue; needs --prime-text."),
     prime_text: str | None = typer.Option(None, "--prime-text"),
@@ -33,7 +34,7 @@ def sample(
             raise InkstrokeError("--prime needs --prime-text (what the priming ink says)")
         primer = (read_ink(prime), prime_text)
     inks = gen.generate(text, prime=primer, temperature=temperature, top_k=top_k, top_p=top_p,
-                        bias=bias, seed=seed)
+                        bias=bias, seed=seed, guidance=guidance)
     for k, ink in enumerate(inks):
         path = output if len(inks) == 1 else output.with_name(f"{output.stem}-{k + 1}{output.suffix}")
         save_ink(ink, path)

@@ -12,7 +12,8 @@ def write(
     output: Path = typer.Option(..., "-o", "--output", help="svg, png, gif, pdf, json or inkml; extra pages go to NAME-2.EXT (a PDF holds them all)."),
     style: str | None = typer.Option(None, "--style", help="A shipped style name (see --list-styles) or your own sample (json, inkml, DATASET.inks:N)."),
     style_text: str | None = typer.Option(None, "--style-text", help="What your style sample says, if the file does not record it."),
-    temperature: float = typer.Option(0.6, "--temperature", help="Variety of the strokes (lower is neater)."),
+    temperature: float | None = typer.Option(None, "--temperature", help="Variety of the strokes (lower is neater; default: the model's tuned value)."),
+    guidance: float | None = typer.Option(None, "--guidance", help="Classifier-free guidance: >0 follows the text more closely (default: tuned)."),
     bias: float = typer.Option(0.0, "--bias", help="Extra neatness: sharpens every choice (Graves-style bias)."),
     seed: int = typer.Option(0, "--seed", help="Same seed, same handwriting."),
     model: Path | None = typer.Option(None, "--model", help="A checkpoint of inkstroke train instead of the shipped model."),
@@ -30,7 +31,13 @@ def write(
     import sys
 
     from inkstroke.errors import InkstrokeError
-    from inkstroke.write.api import available_styles, check_output, save_document
+    from inkstroke.write.api import (
+        DEFAULT_GUIDANCE,
+        DEFAULT_TEMPERATURE,
+        available_styles,
+        check_output,
+        save_document,
+    )
     from inkstroke.write.api import write as write_text
     from inkstroke.write.layout import PageLayout, parse_page
 
@@ -48,7 +55,8 @@ def write(
     layout = PageLayout(page=parse_page(page), margin=margin, x_height=x_height,
                         line_spacing=line_spacing, align=align)
     doc = write_text(text, model=str(model) if model else None, style=style, style_text=style_text,
-                     temperature=temperature, bias=bias, seed=seed, layout=layout,
+                     temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
+                     guidance=DEFAULT_GUIDANCE if guidance is None else guidance, bias=bias, seed=seed, layout=layout,
                      unsupported=unsupported, progress=sys.stderr.isatty())
     for p in save_document(doc, output, stroke_width=stroke_width, color=color):
         typer.echo(f"wrote {p}")

@@ -148,20 +148,34 @@ def reference_lines(data: str | Path, n: int = 100, split: str = "valid", seed: 
 
 
 def generated_lines(texts: list[str], model: str | None = None, style: str | None = None,
-                    temperature: float = 0.6, bias: float = 0.0, seed: int = 0) -> tuple[list[Ink], dict]:
+                    temperature: float | None = None, bias: float = 0.0, seed: int = 0,
+                    guidance: float | None = None) -> tuple[list[Ink], dict]:
     """One generated line per text, and the structural failure rates."""
-    from inkstroke.write.api import _acceptable, generate_words, load_generator, load_style, write
+    from inkstroke.write.api import (
+        DEFAULT_GUIDANCE,
+        DEFAULT_TEMPERATURE,
+        _acceptable,
+        generate_words,
+        load_generator,
+        load_style,
+        write,
+    )
     from inkstroke.write.layout import PageLayout
+
+    temperature = DEFAULT_TEMPERATURE if temperature is None else temperature
+    guidance = DEFAULT_GUIDANCE if guidance is None else guidance
 
     gen = load_generator(model)
     wide = PageLayout(page=(5000.0, 60.0), margin=5.0)
     lines = []
     for k, t in enumerate(texts):
-        doc = write(t, model=model, style=style, temperature=temperature, bias=bias, seed=seed + k, layout=wide)
+        doc = write(t, model=model, style=style, temperature=temperature, bias=bias, seed=seed + k,
+                    layout=wide, guidance=guidance)
         lines.append(doc.pages[0].copy(meta={}))
     # structural rates on the words themselves (no retries, to see the raw model)
     words = [w for t in texts for w in t.split()]
-    inks = generate_words(words, gen, load_style(style, model), temperature, bias, seed, retries=0)
+    inks = generate_words(words, gen, load_style(style, model), temperature, bias, seed, retries=0,
+                          guidance=guidance)
     missing = trailing = 0
     for w, ink in zip(words, inks):
         exp = gen.text_tok.expected_width(w)
@@ -174,13 +188,14 @@ def generated_lines(texts: list[str], model: str | None = None, style: str | Non
 
 
 def evaluate(data: str | Path, n: int = 100, model: str | None = None, style: str | None = None,
-             temperature: float = 0.6, bias: float = 0.0, seed: int = 0,
-             save_images: str | Path | None = None) -> dict:
-    humans = reference_lines(data, n, seed=seed)
+             temperature: float | None = None, bias: float = 0.0, seed: int = 0,
+             save_images: str | Path | None = None, guidance: float | None = None,
+             split: str = "valid") -> dict:
+    humans = reference_lines(data, n, split=split, seed=seed)
     texts = [normalise(h.text or "") for h in humans]
     human = JudgeResult("human UNIPEN lines (validation writers)", texts,
                         read_lines([ocr_image(h.y_down()) for h in humans]))
-    gen_inks, rates = generated_lines(texts, model, style, temperature, bias, seed)
+    gen_inks, rates = generated_lines(texts, model, style, temperature, bias, seed, guidance)
     gen_images = [ocr_image(g) for g in gen_inks]
     generated = JudgeResult("generated lines, same texts", texts, read_lines(gen_images), rates)
     if save_images:
@@ -192,5 +207,6 @@ def evaluate(data: str | Path, n: int = 100, model: str | None = None, style: st
     examples = [{"text": t, "human_read": hr, "generated_read": gr}
                 for t, hr, gr in list(zip(texts, human.hyps, generated.hyps))[:10]]
     return {"human": human.summary(), "generated": generated.summary(), "examples": examples,
-            "settings": {"n": n, "temperature": temperature, "bias": bias, "seed": seed, "style": style,
+            "settings": {"n": n, "split": split, "temperature": temperature, "guidance": guidance,
+                         "bias": bias, "seed": seed, "style": style,
                          "model": model or "default", "render": "ink height 48 px, stroke 2.5 px"}}

@@ -14,6 +14,7 @@ glyph, the hanzi-writer-data outlines and their medians line up pixel for pixel.
 from __future__ import annotations
 
 import functools
+import logging
 import string
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -24,6 +25,10 @@ from fontTools.ttLib import TTFont
 
 from inkstroke.errors import InkstrokeError
 from inkstroke.ink import Ink
+
+# gkai00mp's glyf table is longer than its loca table says; fontTools reads it
+# correctly and logs a warning on every load, which users cannot act on.
+logging.getLogger("fontTools.ttLib.tables._g_l_y_f").setLevel(logging.ERROR)
 
 MMAH_EM = 1024.0
 MMAH_TOP = 900.0  # y of image row 0 in the mmah frame

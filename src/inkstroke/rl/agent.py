@@ -245,12 +245,12 @@ def load_agent(path: str | Path) -> BrushAgent:
         raise InkstrokeError(
             f"{path}: not a readable agent checkpoint (an SB3 zip with 'data'): {e}"
         ) from None
-    module = (
-        str(data.get("policy_class", {}).get("__module__", "")) if isinstance(data, dict) else ""
-    )
-    algo = next((name for name in ALGOS if f".{name}." in module), None)
+    if not isinstance(data, dict):
+        raise InkstrokeError(f"{path}: not an SB3 agent (its 'data' is not a JSON object)")
+    # SAC and PPO save their own hyper-parameters: that tells them apart
+    algo = "sac" if "target_entropy" in data else "ppo" if "clip_range" in data else None
     if algo is None:
-        raise InkstrokeError(f"{path}: not an SB3 SAC or PPO agent (policy {module or 'unknown'})")
+        raise InkstrokeError(f"{path}: not an SB3 SAC or PPO agent")
     if "brush_env" not in data or "brush_observe" not in data:
         raise InkstrokeError(
             f"{path}: an SB3 {algo.upper()} agent, but not a BrushWrite one (no environment settings)"

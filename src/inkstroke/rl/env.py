@@ -115,7 +115,7 @@ class StrokeInk:
 
     def add(self, canvas: np.ndarray, pad: int, rows: np.ndarray) -> None:
         """Stamp a move, (x, y, z) rows from where the brush is, into ``canvas``
-        (padded by ``pad`` pixels, ``scale`` pixels per frame unit)."""
+        (a sheet padded by ``pad`` pixels, ``scale`` pixels per frame unit)."""
         rows = np.column_stack([np.zeros(len(rows)), rows])
         xyz = brush.resample_stroke(rows, brush.STAMP_SPACING / self.scale)
         if len(self.xyz):
@@ -128,9 +128,11 @@ class StrokeInk:
         part = brush.Tuft(**{f.name: getattr(self.tuft, f.name)[new] for f in fields(self.tuft)})
         fp = brush.footprints(self.xyz[new], part, self.params)
         if fp["r1"].max() > 0:
-            half = min(brush.window_half(fp, self.scale), pad - 1)
-            # brush._stamp is the simulator's own stamping; only its name is private
-            brush._stamp(canvas, pad, fp, half, self.scale, self.table)
+            sheet = canvas[pad : canvas.shape[0] - pad, pad : canvas.shape[1] - pad]
+            ink, _ = brush.stamp(
+                sheet.shape[0], fp, self.scale, self.table[None], np.zeros(len(xyz), np.int64)
+            )
+            np.maximum(sheet, ink, out=sheet)
 
     @property
     def tip(self) -> np.ndarray:
@@ -311,13 +313,8 @@ class BrushWriteEnv(gym.Env):
         self.params, self.bristle_seed, self.render_mode = params, seed, render_mode
         self.scale = size / FRAME_SIZE
         self.action_gain = np.array([max_offset, max_offset, max_dz])
-        # room for stamp windows (up to two half-widths past the edge, where
-        # brush._stamp still keeps footprints) and for a patch at the edge
-        reach = (
-            0.5 * params.width_per_z * Z_MAX * (1 + params.splay_gain)
-            + 0.5 * params.drag_per_z * Z_MAX
-        )
-        self.pad = max(2 * int(np.ceil(reach * self.scale + 1.5)) + 2, patch // 2 + 1)
+        # room for a patch, and the cross-sections, at the edge of the sheet
+        self.pad = max(patch // 2 + 1, int(np.ceil(SECTION_REACH * self.scale)) + 1)
         self.section_offsets = np.linspace(-SECTION_REACH, SECTION_REACH, SECTION)
         self.action_space = spaces.Box(-1.0, 1.0, (3,), np.float32)
         self.observation_space = spaces.Dict(
@@ -394,6 +391,8 @@ class BrushWriteEnv(gym.Env):
         if i >= self.last:
             return
         self.way = waypoints(self.refs[i], self.spacing)
+        steps = np.linalg.norm(np.diff(self.refs[i][:, :2], axis=0), axis=1)
+        self.arc = np.concatenate([[0.0], np.cumsum(steps)])  # arc length at each row
         self.k = 0  # moves done in this stroke
         self.offset = np.zeros(3)
         self.prev_action = np.zeros(3, dtype=np.float32)
@@ -462,14 +461,12 @@ class BrushWriteEnv(gym.Env):
         """The rows of the next move, its correction going from ``old`` to ``new``."""
         lo, hi = self.way[self.k], self.way[self.k + 1]
         rows = self.refs[self.stroke][lo : hi + 1]
-        arc = np.concatenate(
-            [[0.0], np.cumsum(np.linalg.norm(np.diff(rows[:, :2], axis=0), axis=1))]
-        )
-        w = (arc / arc[-1] if arc[-1] > 0 else np.ones_like(arc))[:, None]
+        w = self.arc[lo : hi + 1]
+        w = ((w - w[0]) / (w[-1] - w[0]) if w[-1] > w[0] else np.ones_like(w))[:, None]
         shift = (1.0 - w) * old + w * new
         shift[:, 2] *= rows[:, 2] > 0
         moved = rows + shift
-        moved[:, 2] = np.clip(moved[:, 2], 0.0, Z_MAX)
+        np.minimum(np.maximum(moved[:, 2], 0.0, out=moved[:, 2]), Z_MAX, out=moved[:, 2])
         return moved
 
     def _score(self, canvas: np.ndarray) -> float:

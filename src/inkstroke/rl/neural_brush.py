@@ -88,57 +88,73 @@ def simulate_moves(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------- network
-def normalise(moves: torch.Tensor) -> torch.Tensor:
-    """Parameters to roughly [-1, 1]."""
-    scale = torch.tensor([HALF / 2] * 4 + [Z_RANGE[1] / 2] * 2 + [1.0, 1.0, 0.5], dtype=moves.dtype)
-    shift = torch.tensor([0.0] * 4 + [Z_RANGE[1] / 2] * 2 + [0.0, 0.0, 0.5], dtype=moves.dtype)
-    return (moves - shift) / scale
+UNIT = 64.0  # frame units per unit of the network's geometric features
+
+
+def pixel_features(moves: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """(n, 9) moves -> (n, 17, WINDOW, WINDOW) features of each pixel seen
+    from the move: its place along and across the move, its distances to the
+    move's ends and to the move, the same in the frame of the tuft's tip
+    direction, the interpolated press depth; then the move's own parameters.
+    Plain geometry, differentiable in the parameters: the network only has to
+    learn the brush, not where things are."""
+    m = moves[:, :, None, None] / UNIT
+    a, b = m[:, 0:2], m[:, 2:4]
+    z0, z1 = m[:, 4:5] * (UNIT / Z_RANGE[1]), m[:, 5:6] * (UNIT / Z_RANGE[1])
+    tip = moves[:, 6:8, None, None]
+    d = b - a
+    length = torch.sqrt((d**2).sum(1, keepdim=True) + 1e-9)
+    u = torch.where(length > 1e-3, d / length, torch.tensor([1.0, 0.0]).view(1, 2, 1, 1))
+    norm_tip = torch.sqrt((tip**2).sum(1, keepdim=True) + 1e-9)
+    w = tip / norm_tip
+    p = grid[None] * (HALF / UNIT)
+    pa, pb = p - a, p - b
+
+    def frame(v: torch.Tensor, axis: torch.Tensor) -> list[torch.Tensor]:
+        along = (v * axis).sum(1, keepdim=True)
+        across = v[:, :1] * axis[:, 1:] - v[:, 1:] * axis[:, :1]
+        return [along, across.abs()]
+
+    t = ((pa * u).sum(1, keepdim=True) / length).clamp(0.0, 1.0)
+    near = torch.sqrt(((p - (a + t * d)) ** 2).sum(1, keepdim=True) + 1e-9)
+    features = [
+        *frame(pa, u),
+        torch.sqrt((pa**2).sum(1, keepdim=True) + 1e-9),
+        torch.sqrt((pb**2).sum(1, keepdim=True) + 1e-9),
+        near,
+        *frame(pa, w),
+        *frame(pb, w),
+        z0 + t * (z1 - z0),
+    ]
+    size = p.shape[-2:]
+    scalars = torch.cat([z0, z1, length, norm_tip, moves[:, 8:9, None, None]], dim=1)
+    return torch.cat([*torch.broadcast_tensors(*features), scalars.expand(-1, -1, *size)], dim=1)
+
+
+FEATURES = 15
 
 
 class NeuralBrush(nn.Module):
-    """Parameters -> a 5 x 5 feature map -> three pixel-shuffle upsamplings to
-    the window -> a per-pixel head that also sees the pixel's coordinates and
-    the parameters (CoordConv), so that edges land where the parameters say.
-    About 6 M multiply-adds a move: cheap enough to train on a CPU."""
+    """A per-pixel network (1 x 1 convolutions) over :func:`pixel_features`:
+    about 5 M multiply-adds a move, and every pixel learns from every move."""
 
-    def __init__(self, width: int = 32):
+    def __init__(self, width: int = 48):
         super().__init__()
         self.width = width
-        cells = WINDOW // 8
-        self.fc = nn.Sequential(
-            nn.Linear(PARAMS, 256),
+        self.net = nn.Sequential(
+            nn.Conv2d(FEATURES, width, 1),
             nn.ReLU(),
-            nn.Linear(256, 512),
-            nn.ReLU(),
-            nn.Linear(512, width * cells * cells),
-            nn.ReLU(),
-        )
-
-        def up(cin: int, cout: int) -> nn.Sequential:
-            return nn.Sequential(
-                nn.Conv2d(cin, cout * 4, 3, padding=1), nn.PixelShuffle(2), nn.ReLU()
-            )
-
-        self.up = nn.Sequential(up(width, width), up(width, width // 2), up(width // 2, width // 4))
-        self.head = nn.Sequential(
-            nn.Conv2d(width // 4 + 2 + PARAMS, width, 1),
+            nn.Conv2d(width, width, 1),
             nn.ReLU(),
             nn.Conv2d(width, 1, 1),
         )
         r = (torch.arange(WINDOW, dtype=torch.float32) + 0.5) / WINDOW * 2 - 1
-        grid = torch.stack(torch.meshgrid(r, r, indexing="ij")[::-1])  # (x, y)
+        grid = torch.stack(torch.meshgrid(r, r, indexing="ij")[::-1])  # (x, y) in [-1, 1]
         self.register_buffer("grid", grid, persistent=False)
 
     def forward(self, moves: torch.Tensor) -> torch.Tensor:
         """(n, 9) moves in window coordinates -> (n, WINDOW, WINDOW) ink density."""
-        p = normalise(moves)
-        n, cells = len(p), WINDOW // 8
-        h = self.up(self.fc(p).view(n, self.width, cells, cells))
-        extra = [
-            self.grid.expand(n, -1, -1, -1),
-            p[:, :, None, None].expand(-1, -1, WINDOW, WINDOW),
-        ]
-        return torch.sigmoid(self.head(torch.cat([h, *extra], dim=1))[:, 0])
+        return torch.sigmoid(self.net(pixel_features(moves, self.grid))[:, 0])
 
 
 # ----------------------------------------------------------- train, eval
@@ -146,9 +162,9 @@ class NeuralBrush(nn.Module):
 class NeuralBrushConfig:
     samples: int = 30_000
     steps: int = 4_000
-    batch: int = 64
+    batch: int = 32
     lr: float = 2e-3
-    width: int = 32
+    width: int = 48
     seed: int = 0
 
 
@@ -220,7 +236,7 @@ def load_neural_brush(path: str | Path = DEFAULT_WEIGHTS) -> NeuralBrush:
         raise InkstrokeError(f"{path}: not a safetensors file ({e})") from None
     if meta.get("format") != "inkstroke-neural-brush":
         raise InkstrokeError(f"{path}: not an inkstroke neural brush (no format metadata)")
-    net = NeuralBrush(int(meta.get("width", 32)))
+    net = NeuralBrush(int(meta.get("width", 48)))
     try:
         net.load_state_dict(state)
     except RuntimeError as e:

@@ -41,6 +41,7 @@ class SampleOptions:
     x_offset: float = 0.0  # where the first character starts, relative to the first point
     use_cache: bool = True
     run_to_cap: bool = False  # ignore the stop rules (for benchmarks)
+    guidance: float = 0.0  # classifier-free guidance: >0 strengthens the text's pull on every choice
 
 
 def _filter(logits: torch.Tensor, top_k: int | None, top_p: float | None) -> torch.Tensor:
@@ -119,20 +120,35 @@ class Generator:
         return memory, mmask, text, prime_tokens
 
     def _sample_step(self, h: torch.Tensor, opts: SampleOptions, gen: torch.Generator):
-        """One (pen, dx, dy) draw per row of h (B, d); returns ids/values and deltas."""
-        m = self.model
+        """One (pen, dx, dy) draw per sequence; returns ids/values and deltas.
+
+        With guidance, ``h`` holds the text-conditioned rows, then the same
+        sequences' unconditioned rows, and every categorical choice uses
+        ``uncond + (1 + guidance) * (cond - uncond)`` logits."""
+        m, g = self.model, opts.guidance
+        n = h.shape[0] // 2 if g > 0 else h.shape[0]
+
+        def guide(logits: torch.Tensor) -> torch.Tensor:
+            if g <= 0:
+                return logits
+            cond, uncond = logits[:n], logits[n:]
+            return uncond + (1 + g) * (cond - uncond)
+
+        def both(x: torch.Tensor) -> torch.Tensor:
+            return torch.cat([x, x]) if g > 0 else x
+
         t = max(opts.temperature, 1e-4) / (1.0 + opts.bias)
-        pen_p = torch.sigmoid(m.pen_head(h).squeeze(-1) / t)
+        pen_p = torch.sigmoid(guide(m.pen_head(h).squeeze(-1)) / t)
         pen = (torch.rand(pen_p.shape, generator=gen, device=h.device) < pen_p).long()
         if m.cfg.head == "bins":
-            out = m.head_logits(h, pen)
-            dx = torch.multinomial(_filter(out["dx"] / t, opts.top_k, opts.top_p).softmax(-1), 1, generator=gen)[:, 0]
-            out = m.head_logits(h, pen, dx)
-            dy = torch.multinomial(_filter(out["dy"] / t, opts.top_k, opts.top_p).softmax(-1), 1, generator=gen)[:, 0]
+            logits = guide(m.head_logits(h, both(pen))["dx"])
+            dx = torch.multinomial(_filter(logits / t, opts.top_k, opts.top_p).softmax(-1), 1, generator=gen)[:, 0]
+            logits = guide(m.head_logits(h, both(pen), both(dx))["dy"])
+            dy = torch.multinomial(_filter(logits / t, opts.top_k, opts.top_p).softmax(-1), 1, generator=gen)[:, 0]
             delta = torch.stack([self.centers[dx, 0], self.centers[dy, 1]], -1)
             step = torch.stack([dx, dy, pen], -1)
-        else:
-            raw = m.head_logits(h, pen)["mdn"]
+        else:  # the mixture itself is not guided: it is a density, not logits
+            raw = m.head_logits(h[:n], pen)["mdn"]
             log_pi, mu, log_sigma, rho = mdn_params(raw, m.cfg.n_mixtures, opts.bias)
             k = torch.multinomial((log_pi / max(opts.temperature, 1e-4)).softmax(-1), 1, generator=gen)[:, 0]
             ar = torch.arange(len(k), device=h.device)
@@ -141,7 +157,7 @@ class Generator:
             delta = torch.stack([mu[:, 0] + sigma[:, 0] * z[:, 0],
                                  mu[:, 1] + sigma[:, 1] * (rho * z[:, 0] + (1 - rho**2).sqrt() * z[:, 1])], -1)
             step = torch.cat([delta, pen[:, None].float()], -1)
-        end_p = torch.sigmoid(m.end_head(h).squeeze(-1))
+        end_p = torch.sigmoid(m.end_head(h[:n]).squeeze(-1))
         return step, delta, pen, end_p
 
     # ------------------------------------------------------------ sampling
@@ -156,6 +172,13 @@ class Generator:
         gen.manual_seed(opts.seed if opts.seed is not None else int(torch.seed() % 2**31))
         memory, mmask, text, prime_tokens = self._memory(texts, opts, prime)
         b = len(texts)
+        rows = b
+        if opts.guidance > 0:  # the same sequences again, without text (as text dropout trained them)
+            unc = (text[0], text[1], torch.zeros_like(text[2]))
+            u_memory, u_mmask = m.encode(*unc)
+            memory, mmask = torch.cat([memory, u_memory]), torch.cat([mmask, u_mmask])
+            text = tuple(torch.cat([c, u]) for c, u in zip(text, unc))
+            rows = 2 * b
         last_char_x = torch.tensor([char_positions(self.text_tok, self.text_tok.encode(t), None,
                                                    opts.width_scale)[-1] for t in texts], device=dev)
         last_char_x = last_char_x + opts.x_offset
@@ -167,21 +190,22 @@ class Generator:
             pt = torch.as_tensor(prime_tokens, device=dev)
             d = torch.stack([self.centers[pt[:, 0], 0], self.centers[pt[:, 1], 1]], -1)
             prev_rows = torch.cat([d, pt[:, 2:].float()], -1) if continuous else pt.float()
-            prev = torch.cat([torch.zeros(1, 3, device=dev), prev_rows]).expand(b, -1, -1)
-            pos = torch.cat([torch.zeros(1, 2, device=dev), d.cumsum(0)]).expand(b, -1, -1)
-            offset = pos[:, -1].clone()
+            prev = torch.cat([torch.zeros(1, 3, device=dev), prev_rows]).expand(rows, -1, -1)
+            pos = torch.cat([torch.zeros(1, 2, device=dev), d.cumsum(0)]).expand(rows, -1, -1)
+            offset = pos[:b, -1].clone()
             last_char_x = last_char_x + offset[:, 0]  # text chars sit after the prime
         else:
-            prev = torch.zeros(b, 1, 3, device=dev)
-            pos = torch.zeros(b, 1, 2, device=dev)
+            prev = torch.zeros(rows, 1, 3, device=dev)
+            pos = torch.zeros(rows, 1, 2, device=dev)
             offset = torch.zeros(b, 2, device=dev)
         cache = m.new_cache() if opts.use_cache else None
         h = m.embed_steps(prev, pos, text=text)
         h, _ = m.decode(h, memory, mmask, cache=cache)
         h = h[:, -1]
         t = prev.shape[1]
-        cur = pos[:, -1].clone()
+        cur = pos[:b, -1].clone()
         all_prev, all_pos = prev, pos
+        both = (lambda x: torch.cat([x, x])) if rows > b else (lambda x: x)  # noqa: E731
         alive = torch.ones(b, dtype=torch.bool, device=dev)
         passed_end = torch.zeros(b, dtype=torch.bool, device=dev)
         for _ in range(cap):
@@ -196,13 +220,13 @@ class Generator:
                 break
             cur = cur + delta * alive[:, None]
             yield cur - offset, pen, alive
-            row = step.float()[:, None]
+            row = both(step.float())[:, None]
             if opts.use_cache:
-                h = m.embed_steps(row, cur[:, None], start=t, text=text)
+                h = m.embed_steps(row, both(cur)[:, None], start=t, text=text)
                 h, _ = m.decode(h, memory, mmask, cache=cache)
             else:
                 all_prev = torch.cat([all_prev, row], 1)
-                all_pos = torch.cat([all_pos, cur[:, None]], 1)
+                all_pos = torch.cat([all_pos, both(cur)[:, None]], 1)
                 h, _ = m.decode(m.embed_steps(all_prev, all_pos, text=text), memory, mmask)
             h = h[:, -1]
             t += 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import os
 import tempfile
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
@@ -214,7 +215,7 @@ def _ids(spec: str) -> list[int]:
     return ids
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=8)
 def brush_characters(chars: str, steps: int, seed: int) -> tuple:
     """Each character written by the simulated brush, its motion optimised for
     ``steps`` steps to match the Kaiti glyph (0: the default motion from the
@@ -308,8 +309,17 @@ class Studio:
         return load_style(style, self.model_arg())
 
     def hanzi_inks(self, chars: str) -> list[Ink]:
-        from inkstroke.io.hanzi import character_ink
+        """The medians of each character; never a download inside a request."""
+        from inkstroke.io.hanzi import ENV_VAR, character_ink, default_cache_dir
 
+        fetched = default_cache_dir() / "2.0.1"
+        if not (self.cfg.hanzi_source or os.environ.get(ENV_VAR) or fetched.is_dir()):
+            raise _error(
+                503,
+                "Chinese mode needs hanzi-writer-data: start the studio with --hanzi-data "
+                f"FOLDER_OR_TGZ, set {ENV_VAR}, or fetch it once with "
+                "`inkstroke data import hanzi npm -o hanzi.inks`",
+            )
         chars = "".join(c for c in chars if not c.isspace())
         if not chars:
             raise _error(422, "no characters to write")
@@ -516,7 +526,9 @@ def create_app(cfg: StudioConfig) -> FastAPI:
         fmt: Format,
         body: WriteIn,
         name: str = "inkstroke",
-        page: Annotated[int, Query(ge=1, description="Which page (all pages go into a PDF).")] = 1,
+        page_number: Annotated[
+            int, Query(ge=1, description="Which page (all pages go into a PDF).")
+        ] = 1,
     ):
         from inkstroke.write.api import write
         from inkstroke.write.layout import PageLayout, parse_page
@@ -551,7 +563,7 @@ def create_app(cfg: StudioConfig) -> FastAPI:
                 )
         finally:
             studio.slots.give()
-        return _attachment(outputs.pages_bytes(doc.pages, fmt.value, page), fmt.value, name)
+        return _attachment(outputs.pages_bytes(doc.pages, fmt.value, page_number), fmt.value, name)
 
     @app.get(
         "/api/hanzi/{fmt}",

@@ -62,7 +62,9 @@ class SampleStore:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise InkstrokeError(f"{self.folder}: cannot create the data folder ({e.strerror or e})") from None
+            raise InkstrokeError(
+                f"{self.folder}: cannot create the data folder ({e.strerror or e})"
+            ) from None
         self.path = self.folder / DB_FILE
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
@@ -83,7 +85,9 @@ class SampleStore:
         finally:
             db.close()
 
-    def add(self, ink: Ink, device: str | None = None, canvas: tuple[float, float] | None = None) -> int:
+    def add(
+        self, ink: Ink, device: str | None = None, canvas: tuple[float, float] | None = None
+    ) -> int:
         """Store a collected ink (y down, CSS px, times in s) whole; returns its id."""
         if not ink.text or not ink.strokes:
             raise InkstrokeError("a sample needs its text and at least one stroke")
@@ -105,20 +109,22 @@ class SampleStore:
 
     def get(self, sample_id: int) -> Ink:
         with self._connect() as db:
-            row = db.execute("SELECT id, text, writer, device, created, width, height FROM samples"
-                             " WHERE id = ?", (sample_id,)).fetchone()
+            row = db.execute(
+                "SELECT id, text, writer, device, created, width, height FROM samples WHERE id = ?",
+                (sample_id,),
+            ).fetchone()
             if row is None:
                 raise KeyError(sample_id)
-            blobs = [b for (b,) in db.execute(
-                "SELECT points FROM strokes WHERE sample_id = ? ORDER BY idx", (sample_id,))]
+            blobs = _blobs(db, sample_id)
         return _ink(row, blobs)
 
     def inks(self, ids: Sequence[int] | None = None) -> list[Ink]:
         """Samples in id order: all of them, or those of ``ids`` (unknown ids raise KeyError)."""
         wanted = None if ids is None else sorted(set(ids))
         with self._connect() as db:
-            rows = db.execute("SELECT id, text, writer, device, created, width, height FROM samples"
-                              " ORDER BY id").fetchall()
+            rows = db.execute(
+                "SELECT id, text, writer, device, created, width, height FROM samples ORDER BY id"
+            ).fetchall()
             if wanted is not None:
                 found = {r[0] for r in rows}
                 missing = [i for i in wanted if i not in found]
@@ -128,8 +134,7 @@ class SampleStore:
                 rows = [r for r in rows if r[0] in keep]
             out = []
             for row in rows:
-                blobs = [b for (b,) in db.execute(
-                    "SELECT points FROM strokes WHERE sample_id = ? ORDER BY idx", (row[0],))]
+                blobs = _blobs(db, row[0])
                 out.append(_ink(row, blobs))
         return out
 
@@ -159,17 +164,27 @@ class SampleStore:
         strokes without a sample. An empty list means the store is consistent."""
         problems = []
         with self._connect() as db:
-            for sid, n_strokes, n_points in db.execute("SELECT id, n_strokes, n_points FROM samples"):
-                blobs = [b for (b,) in db.execute(
-                    "SELECT points FROM strokes WHERE sample_id = ? ORDER BY idx", (sid,))]
+            for sid, n_strokes, n_points in db.execute(
+                "SELECT id, n_strokes, n_points FROM samples"
+            ):
+                blobs = _blobs(db, sid)
                 points = sum(len(b) // 32 for b in blobs)
                 if len(blobs) != n_strokes or points != n_points:
-                    problems.append(f"sample {sid}: {len(blobs)}/{n_strokes} strokes, {points}/{n_points} points")
-            orphans = db.execute("SELECT COUNT(*) FROM strokes WHERE sample_id NOT IN (SELECT id FROM samples)")
+                    problems.append(
+                        f"sample {sid}: {len(blobs)}/{n_strokes} strokes, {points}/{n_points} points"
+                    )
+            orphans = db.execute(
+                "SELECT COUNT(*) FROM strokes WHERE sample_id NOT IN (SELECT id FROM samples)"
+            )
             n = orphans.fetchone()[0]
             if n:
                 problems.append(f"{n} strokes belong to no sample")
         return problems
+
+
+def _blobs(db: sqlite3.Connection, sample_id: int) -> list[bytes]:
+    rows = db.execute("SELECT points FROM strokes WHERE sample_id = ? ORDER BY idx", (sample_id,))
+    return [b for (b,) in rows]
 
 
 def _pack(ink: Ink, i: int) -> bytes:

