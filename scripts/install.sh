@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs inkstroke and everything its tests use on a fresh Debian 12 machine:
-# Debian packages (Tesseract, Zinnia and its models, CJK fonts), a virtual
+# Debian packages (Tesseract, Zinnia and its models, CJK fonts, Chromium for the
+# studio's browser tests), a virtual
 # environment in .venv with the CPU build of PyTorch, and the package itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 APT=(tesseract-ocr zinnia-utils tegaki-zinnia-simplified-chinese tegaki-zinnia-japanese
-     fonts-arphic-gkai00mp fonts-arphic-ukai fonts-ipafont-mincho fonts-dejavu-core)
+     fonts-arphic-gkai00mp fonts-arphic-ukai fonts-ipafont-mincho fonts-dejavu-core
+     chromium)
 missing=()
 for p in "${APT[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

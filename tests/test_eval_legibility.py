@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import REAL_UNIPEN
 from inkstroke.cli.main import main
 from inkstroke.errors import InkstrokeError
 from inkstroke.eval.legibility import (
@@ -18,8 +19,6 @@ from inkstroke.eval.legibility import (
     tesseract_available,
 )
 from inkstroke.io.hershey import hershey_ink
-
-from conftest import REAL_UNIPEN
 
 needs_tesseract = pytest.mark.skipif(not tesseract_available(), reason="tesseract is not installed")
 

@@ -11,7 +11,7 @@ from scipy.stats import multivariate_normal
 from inkstroke.errors import InkstrokeError
 from inkstroke.model.checkpoint import META, WEIGHTS, load_checkpoint, save_checkpoint
 from inkstroke.model.transformer import HandwritingModel, ModelConfig, mdn_nll
-from inkstroke.sample.generate import Generator
+from inkstroke.sample.generate import Generator, SampleOptions
 from inkstroke.train.data import TokenCache, collate
 from inkstroke.train.loop import TrainConfig, losses
 
@@ -276,7 +276,8 @@ def test_generation_is_reproducible_and_seed_dependent(tiny_generator):
 
 
 @pytest.mark.parametrize("options", [{"temperature": 1.0}, {"temperature": 0.5, "top_k": 5},
-                                     {"temperature": 1.0, "top_p": 0.8, "bias": 0.5}])
+                                     {"temperature": 1.0, "top_p": 0.8, "bias": 0.5},
+                                     {"temperature": 0.8, "guidance": 1.5}])
 def test_cached_and_uncached_generation_are_identical(tiny_generator, options):
     gen = tiny_generator
     a = gen.generate(["minimum", "go"], seed=11, use_cache=True, max_steps=120, **options)
@@ -287,14 +288,33 @@ def test_cached_and_uncached_generation_are_identical(tiny_generator, options):
         assert np.allclose(x.points(), y.points(), atol=1e-5)
 
 
-def test_mdn_model_generates(cache, tmp_path):
+def test_guidance_changes_what_is_drawn_and_keeps_batches_apart(cache):
+    m = small(cache)
+    # a model whose text matters: strong characters, strong cross-attention
+    torch.nn.init.normal_(m.char_emb.weight, std=2.0)
+    for block in m.decoder:
+        torch.nn.init.normal_(block.cross_att.out.weight, std=0.5)
+    gen = Generator(m, cache.stroke_tok, cache.text_tok)
+    opts = {"seed": 7, "run_to_cap": True, "max_steps": 50, "temperature": 0.5}
+    plain = list(gen.stream("guide", **opts))
+    assert list(gen.stream("guide", guidance=0.0, **opts)) == plain
+    guided = list(gen.stream("guide", guidance=3.0, **opts))
+    assert len(guided) == 50 and guided != plain
+    # guided, each text of a batch still gets its own conditioning
+    both = gen.steps(["guide", "other"], SampleOptions(guidance=3.0, **opts))
+    both = np.array([p.numpy() for p, _, _ in both])
+    assert both.shape == (50, 2, 2) and not np.allclose(both[:, 0], both[:, 1])
+
+
+@pytest.mark.parametrize("guidance", [0.0, 1.0])
+def test_mdn_model_generates(cache, guidance):
     m = small(cache, head="mdn", n_mixtures=3)
     gen = Generator(m, cache.stroke_tok, cache.text_tok)
-    ink = gen.generate(["ab"], seed=0, max_steps=40, steps_per_char=10)[0]
-    again = gen.generate(["ab"], seed=0, max_steps=40, steps_per_char=10, use_cache=False)[0]
-    assert ink.num_points == again.num_points
-    assert np.allclose(ink.points(), again.points(), atol=1e-4)
-    assert np.isfinite(ink.points()).all()
+    opts = {"seed": 0, "max_steps": 40, "run_to_cap": True, "guidance": guidance}
+    a = np.array(list(gen.stream("ab", **opts)))
+    b = np.array(list(gen.stream("ab", use_cache=False, **opts)))
+    assert a.shape == (40, 3) and np.allclose(a, b, atol=1e-4)
+    assert np.isfinite(a).all()
 
 
 def test_the_character_window_follows_the_pen(cache):

@@ -29,7 +29,7 @@ def sample_cmd(run, out, *texts, extra=()):
 @pytest.mark.parametrize("suffix", [".svg", ".json", ".png", ".gif", ".inkml"])
 def test_sample_writes_every_format(tiny_run, tmp_path, capsys, suffix):
     out = tmp_path / f"hello{suffix}"
-    assert sample_cmd(tiny_run, out, "hello", extra=["--temperature", "0.5"]) == 0
+    assert sample_cmd(tiny_run, out, "hello", extra=["--temperature", "0.5", "--guidance", "1.0"]) == 0
     assert f"wrote {out}" in capsys.readouterr().out
     data = out.read_bytes()
     assert len(data) > 100

@@ -88,10 +88,12 @@ def test_chinese_mode_traces_strokes_in_order(page, server):
     page.click("#hanzi-go")
     page.wait_for_selector("#hanzi-replay:not([disabled])", timeout=30_000)
     assert page.evaluate("studio.hanzi.view.strokes().length") == 5
-    assert page.evaluate("studio.hanzi.view.shown") < page.evaluate(
-        "studio.hanzi.view.points.length"
-    )
-    # the tracing animation runs on after the last point arrived, then ends
+    # the points all arrive at once, but the pen traces them over many frames (checked
+    # on every animation frame, inside the page), and replays them the same way
+    tracing = "(v => v.shown > 0 && v.shown < v.points.length)(studio.hanzi.view)"
+    page.wait_for_function("studio.hanzi.view.finished", timeout=10_000)
+    page.click("#hanzi-replay")
+    page.wait_for_function(tracing, polling="raf", timeout=10_000)
     page.wait_for_function("studio.hanzi.view.finished", timeout=10_000)
 
 

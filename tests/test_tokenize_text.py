@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from inkstroke.errors import InkstrokeError
-from inkstroke.tokenize.text import PAD, PRINTABLE, UNK, TextTokenizer, normalise_text, transliterate
+from inkstroke.tokenize.text import (
+    PAD,
+    PRINTABLE,
+    UNK,
+    TextTokenizer,
+    normalise_text,
+    transliterate,
+)
 
 
 def test_vocabulary_is_printable_ascii_plus_specials():

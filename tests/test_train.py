@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,15 +15,22 @@ import torch
 import torch.nn.functional as F
 
 import inkstroke.train.loop as loop
+from conftest import REPO, TINY_CONFIG, TINY_STEPS
 from inkstroke.cli.main import main
 from inkstroke.errors import InkstrokeError
 from inkstroke.model.checkpoint import META, WEIGHTS, load_checkpoint
 from inkstroke.model.transformer import HandwritingModel
-from inkstroke.train.data import TokenCache, bucketed_batches, build_cache, char_positions
-from inkstroke.train.loop import TrainConfig, evaluate, focal_bce, load_config, lr_at, train
+from inkstroke.train.data import TokenCache, bucketed_batches, build_cache, char_positions, collate
+from inkstroke.train.loop import (
+    TrainConfig,
+    evaluate,
+    focal_bce,
+    load_config,
+    lr_at,
+    train,
+    warm_start,
+)
 from inkstroke.train.overfit import overfit_ladder
-
-from conftest import REPO, TINY_CONFIG, TINY_STEPS
 
 torch.set_num_threads(1)  # two cores, shared: more threads only contend
 
@@ -213,6 +221,23 @@ def test_nan_from_the_loss_itself_stops_at_once(tiny_run_copy, token_cache, monk
     assert snapshot(run) == before
 
 
+def test_warm_start_copies_what_fits_and_begins_as_the_source(tiny_run, tiny_run_copy, token_cache, tmp_path):
+    source, _, _, _ = load_checkpoint(tiny_run)
+    cfg = replace(source.cfg, window_sigma=0.5)  # a new part: the character window
+    model = HandwritingModel(cfg).eval()
+    assert warm_start(model, tiny_run) == len(source.state_dict())
+    batch = collate(TokenCache.load(token_cache), [0, 1])
+    a, b = source(batch), model(batch)
+    assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in ("pen", "end", "dx", "dy"))
+    # a run that starts warm says so in its checkpoint
+    tcfg = load_config(TINY_CONFIG, {"steps": 2, "eval_every": 100})
+    train(token_cache, tcfg, tmp_path / "warm", quiet=True, log=False, init_from=tiny_run)
+    assert json.loads((tmp_path / "warm" / META).read_text())["warm_start"] == str(tiny_run)
+    (tiny_run_copy / WEIGHTS).write_bytes(b"\x00" * 64)
+    with pytest.raises(InkstrokeError, match="cannot warm-start"):
+        warm_start(model, tiny_run_copy)
+
+
 # ---------------------------------------------------------------- overfit ladder
 def test_overfit_ladder_memorises_one_real_word(token_cache, capsys):
     assert overfit_ladder(token_cache, 1, load_config(TINY_CONFIG))
@@ -263,7 +288,7 @@ sys.exit(code)
 """
 
 
-@pytest.mark.slow  # two processes that must meet at every step: minutes on a loaded machine
+@pytest.mark.slow  # two processes meeting at every step: 24-42 s here, minutes when starved
 def test_data_parallel_training_with_torchrun(tmp_path, token_cache):
     script = tmp_path / "spy.py"
     script.write_text(SPY)

@@ -116,6 +116,8 @@ def test_unsupported_characters_are_listed_replaced_or_transliterated():
     assert "--unsupported" in str(err.value)
     assert prepare_text("caf\u00e9 \u65e5 ok", supported, "replace") == "caf? ? ok"
     assert prepare_text("caf\u00e9 \u2013 ok", supported, "transliterate") == "cafe - ok"
+    with pytest.raises(InkstrokeError, match="empty once transliterated"):
+        prepare_text("\u65e5\u672c", supported, "transliterate")
     assert prepare_text("\u201cso\u201d  far\r\nnext", supported) == '"so" far\nnext'
     with pytest.raises(InkstrokeError, match="empty"):
         prepare_text(" \n\t ", supported)
@@ -145,6 +147,8 @@ def test_write_is_reproducible_by_seed(model):
     pa, pb, pc = (d.pages[0].points() for d in (a, b, c))
     assert np.array_equal(pa, pb)
     assert pa.shape != pc.shape or not np.allclose(pa, pc)
+    guided = inkstroke.write("seed test", model=model, seed=4, guidance=1.5)
+    assert guided.settings["guidance"] == 1.5 and guided.pages[0].num_points > 0
 
 
 def test_write_with_a_style_sample(model, words, tmp_path):

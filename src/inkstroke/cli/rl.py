@@ -118,7 +118,7 @@ def evaluate(
             budgets,
             progress=lambda i, c: bar.update(task, completed=i, description=f"writing {c}"),
         )
-    table = Table("method", "characters", "IoU (mean ± sd)", "seconds / character")
+    table = Table("method", "characters", "IoU (mean ± sd)", "CPU seconds / character")
     for row in result.summary():
         table.add_row(
             row["method"],

@@ -39,17 +39,21 @@ class HanziConfig:
     n_chars: int = 0  # characters known to the char_id model (index 0: unknown)
     image_size: int = 64
     grid: int = 16  # encoder cells per side
+    channels: tuple[int, int] = (24, 48)  # conv stem widths before d_model
     points: int = 10  # points per stroke
     max_strokes: int = 32
     d_model: int = 128
     n_head: int = 4
-    n_enc: int = 1  # self-attention blocks over the cells
+    n_enc: int = 0  # self-attention blocks over the cells (costly on CPU: 256 cells)
     n_dec: int = 4
     d_ff: int = 256
-    dropout: float = 0.1
+    dropout: float = 0.0  # augmentation regularises; dropout's masks cost a CPU dearly
     n_fourier: int = 12
     min_period: float = 0.04  # position periods, in glyph widths
     max_period: float = 2.0
+
+    def __post_init__(self) -> None:
+        self.channels = tuple(self.channels)  # JSON gives a list back
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,11 +65,13 @@ class HanziWriter(nn.Module):
         self.cfg = cfg
         d, g = cfg.d_model, cfg.grid
         if cfg.conditioning == "glyph":
+            if cfg.image_size != 4 * g:
+                raise ValueError(f"the stem divides the image by 4: image_size must be {4 * g}")
+            c1, c2 = cfg.channels
             self.stem = nn.Sequential(
-                nn.Conv2d(2, 32, 3, padding=1), nn.GELU(),
-                nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.GELU(),
-                nn.Conv2d(64, 96, 3, padding=1), nn.GELU(),
-                nn.Conv2d(96, d, 3, stride=cfg.image_size // (2 * g), padding=1),
+                nn.Conv2d(2, c1, 3, stride=2, padding=1), nn.GELU(),
+                nn.Conv2d(c1, c2, 3, padding=1), nn.GELU(),
+                nn.Conv2d(c2, d, 3, stride=2, padding=1),
             )
         elif cfg.conditioning == "char_id":
             self.char_emb = nn.Embedding(max(cfg.n_chars, 1), d)
@@ -188,3 +194,38 @@ class HanziWriter(nn.Module):
                 cell = logits.argmax(-1, keepdim=True)
             strokes = torch.cat([strokes, self.stroke_from_cell(h, memory, cell)], dim=1)
         return [strokes[i, : counts[i]] for i in range(b)]
+
+    @torch.no_grad()
+    def beam_search(self, images: torch.Tensor | None = None, char_ids: torch.Tensor | None = None,
+                    beam: int = 4) -> list[torch.Tensor]:
+        """The most likely stroke sequence under the start-cell and end choices,
+        searched ``beam`` hypotheses wide. One wrong start early on (say, a
+        vertical before the horizontal it crosses) looks fine to greedy
+        decoding but makes the rest unlikely; the beam keeps the alternative."""
+        memory = self.encode(images, char_ids)
+        b, n_cells, _ = memory.shape
+        w = beam
+        memory = memory.repeat_interleave(w, dim=0)
+        strokes = memory.new_zeros(b * w, 0, self.cfg.points, 2)
+        score = torch.full((b, w), float("-inf"), device=memory.device)
+        score[:, 0] = 0.0  # one live hypothesis to start from
+        best: list[torch.Tensor | None] = [None] * b
+        best_score = torch.full((b,), float("-inf"), device=memory.device)
+        rows = torch.arange(b, device=memory.device)[:, None] * w
+        for t in range(self.cfg.max_strokes):
+            h = self.decode(memory, strokes)[:, -1:]
+            end = self.end_head(h)[:, 0, 0].view(b, w)
+            if t > 0:
+                finished, at = (score + F.logsigmoid(end)).max(dim=1)
+                for i in torch.nonzero(finished > best_score).flatten().tolist():
+                    best[i], best_score[i] = strokes[i * w + at[i]].clone(), finished[i]
+                score = score + F.logsigmoid(-end)
+            logp = self.pointer_logits(h, memory)[:, 0].log_softmax(-1).view(b, w, n_cells)
+            top, idx = (score[..., None] + logp).view(b, w * n_cells).topk(w, dim=1)
+            if (top[:, 0] <= best_score).all():  # scores only fall: no live hypothesis can win
+                break
+            src = (rows + idx // n_cells).flatten()
+            new = self.stroke_from_cell(h[src], memory, (idx % n_cells).view(-1, 1))
+            strokes = torch.cat([strokes[src], new], dim=1)
+            score = top
+        return [s if s is not None else strokes[i * w] for i, s in enumerate(best)]

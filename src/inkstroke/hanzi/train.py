@@ -5,8 +5,9 @@ so that evaluation on the held-out characters measures writing from the
 glyph alone. Augmentation makes one font look like many: a random affine map
 (scale, aspect, shear, a little rotation and shift) applied to image and
 strokes together, and a random change of stroke weight (dilation or erosion
-of the filled channel). The char_id ablation has no image to augment and
-trains on every character, since an id it never saw means nothing to it.
+of the filled channel). The char_id ablation trains on the same split, with
+nothing to augment: its vocabulary is the training characters, and a
+held-out character has no id it could be written from.
 
 Checkpoints are ``model.safetensors`` plus ``config.json`` (model config,
 the char_id vocabulary, how it was trained), saved atomically, JSON last.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -87,16 +87,14 @@ def make_batch(data: HanziData, idx: np.ndarray, cfg: HanziConfig, ids: dict | N
 
 
 def save_writer(out: str | Path, model: HanziWriter, info: dict, chars: list[str] | None = None) -> None:
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     from inkstroke.io.container import atomic_write_bytes
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = out / f".{WEIGHTS}.tmp"
-    save_file(state, str(tmp))
-    os.replace(tmp, out / WEIGHTS)
+    blob = save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()})
+    atomic_write_bytes(out / WEIGHTS, lambda f: f.write(blob))
     meta = {"kind": KIND, "version": 1, "model": model.cfg.to_dict(), **info}
     if chars is not None:
         meta["chars"] = "".join(chars)
@@ -156,16 +154,16 @@ def train(data: HanziData, out: str | Path, model_cfg: HanziConfig | None = None
     train_idx, held_idx = data.split(False), data.split(True)
     chars, ids = None, None
     if model_cfg.conditioning == "char_id":
-        chars = list(data.chars)
+        chars = [data.chars[i] for i in train_idx]
         ids = {c: i + 1 for i, c in enumerate(chars)}
         model_cfg.n_chars = len(chars) + 1
-        train_idx = np.arange(len(data.chars))
         aug = None
     model = HanziWriter(model_cfg)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.98))
+    # the char_id model cannot write held-out characters: it is checked on training ones
     eval_idx = held_idx if model_cfg.conditioning == "glyph" else train_idx[:: max(1, len(train_idx) // 500)]
     log(f"{model.num_params():,} parameters; {len(train_idx)} training characters, "
         f"{len(held_idx)} held out")
@@ -175,7 +173,10 @@ def train(data: HanziData, out: str | Path, model_cfg: HanziConfig | None = None
         lr = cfg.lr * min(1.0, step / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
         for group in opt.param_groups:
             group["lr"] = lr
-        idx = rng.choice(train_idx, cfg.batch, replace=False)
+        if (step - 1) % 500 == 0:  # characters of like stroke count batch together: less padding
+            order = train_idx[np.lexsort((rng.random(len(train_idx)), data.counts[train_idx]))]
+        at = int(rng.integers(0, len(order) - cfg.batch + 1))
+        idx = order[at : at + cfg.batch]
         loss, parts = model.loss(make_batch(data, idx, model_cfg, ids, aug))
         opt.zero_grad(set_to_none=True)
         loss.backward()

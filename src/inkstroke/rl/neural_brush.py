@@ -92,69 +92,83 @@ UNIT = 64.0  # frame units per unit of the network's geometric features
 
 
 def pixel_features(moves: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-    """(n, 9) moves -> (n, 17, WINDOW, WINDOW) features of each pixel seen
+    """(n, 9) moves -> (n, WINDOW, WINDOW, 10) features of each pixel seen
     from the move: its place along and across the move, its distances to the
     move's ends and to the move, the same in the frame of the tuft's tip
-    direction, the interpolated press depth; then the move's own parameters.
+    direction, and the press depth interpolated there.
     Plain geometry, differentiable in the parameters: the network only has to
     learn the brush, not where things are."""
-    m = moves[:, :, None, None] / UNIT
-    a, b = m[:, 0:2], m[:, 2:4]
-    z0, z1 = m[:, 4:5] * (UNIT / Z_RANGE[1]), m[:, 5:6] * (UNIT / Z_RANGE[1])
-    tip = moves[:, 6:8, None, None]
+    m = moves[:, None, None, :] / UNIT
+    a, b = m[..., 0:2], m[..., 2:4]
+    z0, z1 = m[..., 4:5] * (UNIT / Z_RANGE[1]), m[..., 5:6] * (UNIT / Z_RANGE[1])
+    tip = moves[:, None, None, 6:8]
     d = b - a
-    length = torch.sqrt((d**2).sum(1, keepdim=True) + 1e-9)
-    u = torch.where(length > 1e-3, d / length, torch.tensor([1.0, 0.0]).view(1, 2, 1, 1))
-    norm_tip = torch.sqrt((tip**2).sum(1, keepdim=True) + 1e-9)
+    length = torch.sqrt((d**2).sum(-1, keepdim=True) + 1e-9)
+    u = torch.where(length > 1e-3, d / length, torch.tensor([1.0, 0.0]))
+    norm_tip = torch.sqrt((tip**2).sum(-1, keepdim=True) + 1e-9)
     w = tip / norm_tip
     p = grid[None] * (HALF / UNIT)
     pa, pb = p - a, p - b
 
     def frame(v: torch.Tensor, axis: torch.Tensor) -> list[torch.Tensor]:
-        along = (v * axis).sum(1, keepdim=True)
-        across = v[:, :1] * axis[:, 1:] - v[:, 1:] * axis[:, :1]
+        along = (v * axis).sum(-1, keepdim=True)
+        across = v[..., :1] * axis[..., 1:] - v[..., 1:] * axis[..., :1]
         return [along, across.abs()]
 
-    t = ((pa * u).sum(1, keepdim=True) / length).clamp(0.0, 1.0)
-    near = torch.sqrt(((p - (a + t * d)) ** 2).sum(1, keepdim=True) + 1e-9)
+    t = ((pa * u).sum(-1, keepdim=True) / length).clamp(0.0, 1.0)
+    near = torch.sqrt(((p - (a + t * d)) ** 2).sum(-1, keepdim=True) + 1e-9)
     features = [
         *frame(pa, u),
-        torch.sqrt((pa**2).sum(1, keepdim=True) + 1e-9),
-        torch.sqrt((pb**2).sum(1, keepdim=True) + 1e-9),
+        torch.sqrt((pa**2).sum(-1, keepdim=True) + 1e-9),
+        torch.sqrt((pb**2).sum(-1, keepdim=True) + 1e-9),
         near,
         *frame(pa, w),
         *frame(pb, w),
         z0 + t * (z1 - z0),
     ]
-    size = p.shape[-2:]
-    scalars = torch.cat([z0, z1, length, norm_tip, moves[:, 8:9, None, None]], dim=1)
-    return torch.cat([*torch.broadcast_tensors(*features), scalars.expand(-1, -1, *size)], dim=1)
+    return torch.cat(torch.broadcast_tensors(*features), dim=-1)
 
 
-FEATURES = 15
+def move_features(moves: torch.Tensor) -> torch.Tensor:
+    """(n, 9) moves -> (n, 5) what every pixel of a move shares: press depths,
+    length, how settled the tip is, splay."""
+    d = moves[:, 2:4] - moves[:, 0:2]
+    return torch.cat(
+        [
+            moves[:, 4:6] / Z_RANGE[1],
+            torch.sqrt((d**2).sum(-1, keepdim=True) + 1e-9) / UNIT,
+            torch.sqrt((moves[:, 6:8] ** 2).sum(-1, keepdim=True) + 1e-9),
+            moves[:, 8:9],
+        ],
+        dim=-1,
+    )
+
+
+PIXEL_FEATURES, MOVE_FEATURES = 10, 5
 
 
 class NeuralBrush(nn.Module):
-    """A per-pixel network (1 x 1 convolutions) over :func:`pixel_features`:
-    about 5 M multiply-adds a move, and every pixel learns from every move."""
+    """A small MLP applied to every pixel's :func:`pixel_features` (plain
+    matrix products over channels-last features, which a CPU runs fast):
+    about 2 M multiply-adds a move, and every pixel learns from every move."""
 
-    def __init__(self, width: int = 48):
+    def __init__(self, width: int = 32):
         super().__init__()
         self.width = width
-        self.net = nn.Sequential(
-            nn.Conv2d(FEATURES, width, 1),
-            nn.ReLU(),
-            nn.Conv2d(width, width, 1),
-            nn.ReLU(),
-            nn.Conv2d(width, 1, 1),
-        )
+        self.pixel = nn.Linear(PIXEL_FEATURES, width)
+        self.move = nn.Linear(MOVE_FEATURES, width, bias=False)  # a bias per move
+        self.net = nn.Sequential(nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 1))
         r = (torch.arange(WINDOW, dtype=torch.float32) + 0.5) / WINDOW * 2 - 1
-        grid = torch.stack(torch.meshgrid(r, r, indexing="ij")[::-1])  # (x, y) in [-1, 1]
+        grid = torch.stack(torch.meshgrid(r, r, indexing="ij")[::-1], dim=-1)  # (x, y) in [-1, 1]
         self.register_buffer("grid", grid, persistent=False)
 
     def forward(self, moves: torch.Tensor) -> torch.Tensor:
         """(n, 9) moves in window coordinates -> (n, WINDOW, WINDOW) ink density."""
-        return torch.sigmoid(self.net(pixel_features(moves, self.grid))[:, 0])
+        h = (
+            self.pixel(pixel_features(moves, self.grid))
+            + self.move(move_features(moves))[:, None, None]
+        )
+        return torch.sigmoid(self.net(h)[..., 0])
 
 
 # ----------------------------------------------------------- train, eval
@@ -164,7 +178,7 @@ class NeuralBrushConfig:
     steps: int = 4_000
     batch: int = 32
     lr: float = 2e-3
-    width: int = 48
+    width: int = 32
     seed: int = 0
 
 
@@ -236,7 +250,7 @@ def load_neural_brush(path: str | Path = DEFAULT_WEIGHTS) -> NeuralBrush:
         raise InkstrokeError(f"{path}: not a safetensors file ({e})") from None
     if meta.get("format") != "inkstroke-neural-brush":
         raise InkstrokeError(f"{path}: not an inkstroke neural brush (no format metadata)")
-    net = NeuralBrush(int(meta.get("width", 48)))
+    net = NeuralBrush(int(meta.get("width", 32)))
     try:
         net.load_state_dict(state)
     except RuntimeError as e:
@@ -252,7 +266,7 @@ class StrokeMoves:
     corners: np.ndarray  # (m, 2) pixel (col, row) of each window's top-left corner
     ink: np.ndarray  # (m, WINDOW, WINDOW) each move's own ink
     stroke: np.ndarray  # (RESOLUTION, RESOLUTION) the whole stroke
-    seconds: float  # the simulator's time for the stroke
+    seconds: float  # the simulator's CPU time for the stroke
 
 
 def stroke_moves(char: str, stroke: int, spacing: float = 32.0) -> StrokeMoves:
@@ -272,9 +286,9 @@ def stroke_moves(char: str, stroke: int, spacing: float = 32.0) -> StrokeMoves:
         centre = (corner + WINDOW // 2) / SCALE
         params.append([*(a[:2] - centre), *(b[:2] - centre), a[2], b[2], *sim.tip, sim.splay])
         move = np.zeros_like(whole)
-        start = time.perf_counter()
+        start = time.process_time()
         sim.add(move, pad, rows[lo : hi + 1])
-        seconds += time.perf_counter() - start
+        seconds += time.process_time() - start
         np.maximum(whole, move, out=whole)
         c, r = corner + pad
         ink.append(move[r : r + WINDOW, c : c + WINDOW])
@@ -302,16 +316,17 @@ def compose(windows: np.ndarray, corners: np.ndarray, size: int = RESOLUTION) ->
 def evaluate_neural_brush(net: NeuralBrush, chars: list[str], batch: int = 1024) -> dict:
     """Agreement with the simulator on the strokes of ``chars`` (held-out
     characters): IoU per move window and per whole stroke (the windows
-    composed), and moves per second of each, the network in batches."""
+    composed), and moves per CPU second of each, the network in batches on
+    one thread."""
     from inkstroke.rl.env import reference_rows
 
     strokes = [stroke_moves(c, i) for c in chars for i in range(len(reference_rows(c)))]
     x = torch.tensor(np.concatenate([s.params for s in strokes]), dtype=torch.float32)
     with torch.no_grad():
         net(x[:8])  # warm up
-        start = time.perf_counter()
+        start = time.process_time()
         pred = torch.cat([net(x[i : i + batch]) for i in range(0, len(x), batch)]).numpy()
-        net_seconds = time.perf_counter() - start
+        net_seconds = time.process_time() - start
     truth = np.concatenate([s.ink for s in strokes])
     move_iou = iou_batch(pred, truth)
     stroke_iou, at = [], 0

@@ -93,6 +93,13 @@ def fit_axis(values: np.ndarray, n_bins: int = 24, core_fraction: float = 0.5,
             edges = np.insert(edges, i + 1, mid)
             continue
         break
+    # the loop can stop short when merging and splitting keep undoing each other:
+    # split the widest bins, or merge the narrowest neighbours, to land on n_bins exactly
+    while len(edges) - 1 < n_bins:
+        i = int(np.argmax(np.diff(edges)))
+        edges = np.insert(edges, i + 1, (edges[i] + edges[i + 1]) / 2)
+    while len(edges) - 1 > n_bins:
+        edges = np.delete(edges, 1 + int(np.argmin(np.diff(edges)[1:-1] + np.diff(edges)[:-2])))
     inner = edges[1:-1]
     which = np.searchsorted(inner, values)
     centers = np.empty(len(inner) + 1)

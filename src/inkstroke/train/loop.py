@@ -147,13 +147,14 @@ def _save_optimizer(run: Path, opt: torch.optim.Optimizer, step: int, rng_state:
 def warm_start(model: HandwritingModel, source: str | Path) -> int:
     """Copy every weight of the checkpoint at ``source`` whose name and shape
     match; parts new to ``model`` keep their initialisation. Returns the count."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     from inkstroke.model.checkpoint import WEIGHTS
 
     try:
         state = load_file(str(Path(source) / WEIGHTS))
-    except (OSError, ValueError, RuntimeError) as e:
+    except (OSError, ValueError, RuntimeError, SafetensorError) as e:
         raise InkstrokeError(f"{source}: cannot warm-start from it ({e})") from None
     own = model.state_dict()
     copied = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}

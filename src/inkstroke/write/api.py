@@ -95,6 +95,8 @@ def prepare_text(text: str, supported: set[str], unsupported: str = "error") -> 
         raise InkstrokeError(f"the text has {len(text)} characters; at most {MAX_TEXT} per call")
     if unsupported == "transliterate":
         text = "\n".join(transliterate(line) for line in text.split("\n"))
+        if not text.strip():
+            raise InkstrokeError("the text is empty once transliterated to ASCII")
     bad = sorted({c for c in text if c not in supported and c != "\n"})
     if bad and unsupported == "error":
         shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in bad)
@@ -118,11 +120,32 @@ def _baseline(ink: Ink) -> float:
     return float(np.median(ys)) + 0.5
 
 
+MAX_WORD_HEIGHT = 4.5  # body heights: ascender, x-height and descender with room to spare
+
+
 def _acceptable(ink: Ink, expected_width: float) -> bool:
+    """Not empty, and not running on to the right or downward far past the word."""
     if ink.num_points < 2:
         return False
-    x0, _, x1, _ = ink.bounds()
-    return (x1 - x0) <= 2.2 * expected_width + 1.0
+    x0, y0, x1, y1 = ink.bounds()
+    return (x1 - x0) <= 2.2 * expected_width + 1.0 and (y1 - y0) <= MAX_WORD_HEIGHT
+
+
+def _trim(ink: Ink, expected_width: float) -> Ink:
+    """Drop strokes that lie wholly outside the word's plausible box: the stray
+    marks a sampler can leave after the word is done (kept when nothing else is)."""
+    if ink.num_points < 2:
+        return ink
+    mid = float(np.median(ink.resample(0.05).points()[:, 1]))
+    x_start = min(s[0, 0] for s in ink.strokes)
+    x_end = x_start + 1.6 * expected_width + 1.0
+    half = MAX_WORD_HEIGHT / 2
+
+    def inside(s: np.ndarray) -> bool:
+        return bool(((s[:, 0] <= x_end) & (np.abs(s[:, 1] - mid) <= half)).any())
+
+    kept = [s for s in ink.strokes if inside(s)]
+    return ink.copy(strokes=kept, times=None, pressures=None) if kept else ink
 
 
 def generate_words(words: list[str], gen, primer, temperature: float, bias: float, seed: int,
@@ -138,8 +161,9 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
                                 bias=bias, seed=seed + 7919 * attempt + a, guidance=guidance)
             again = []
             for i, ink in zip(todo, inks):
-                if _acceptable(ink, gen.text_tok.expected_width(words[i])) or attempt == retries:
-                    out[i] = ink
+                width = gen.text_tok.expected_width(words[i])
+                if _acceptable(ink, width) or attempt == retries:
+                    out[i] = _trim(ink, width)
                 else:
                     again.append(i)
             if not again:
