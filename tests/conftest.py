@@ -62,11 +62,6 @@ def _fallback_words() -> tuple[list[Ink], list[str]]:
 
 
 @pytest.fixture(scope="session")
-def real_data() -> bool:
-    return _real_words() is not None
-
-
-@pytest.fixture(scope="session")
 def words() -> tuple[list[Ink], list[str]]:
     """Labelled word inks and their splits (writer-disjoint)."""
     return _real_words() or _fallback_words()

@@ -288,7 +288,6 @@ sys.exit(code)
 """
 
 
-@pytest.mark.slow  # two processes meeting at every step: 24-42 s here, minutes when starved
 def test_data_parallel_training_with_torchrun(tmp_path, token_cache):
     script = tmp_path / "spy.py"
     script.write_text(SPY)

@@ -125,6 +125,24 @@ def test_unsupported_characters_are_listed_replaced_or_transliterated():
         prepare_text("ok", supported, "ignore")
 
 
+def test_stray_strokes_are_trimmed_and_scribbles_refused():
+    from inkstroke.ink import Ink
+    from inkstroke.write.api import _acceptable, _trim
+
+    word = [np.array([[0.0, 0.0], [0.5, -0.5], [1.0, 0.0]]), np.array([[1.2, 0.0], [2.0, -0.4]])]
+    far_right = np.array([[9.0, 0.0], [9.5, -0.3]])
+    far_below = np.array([[1.0, 6.0], [1.5, 6.5]])
+    ink = Ink(word + [far_right, far_below], y_axis="down")
+    trimmed = _trim(ink, expected_width=2.0)
+    assert len(trimmed.strokes) == 2 and all(np.array_equal(a, b) for a, b in zip(trimmed.strokes, word))
+    lonely = Ink([far_right], y_axis="down")  # nothing plausible left: keep what there is
+    assert len(_trim(lonely, 2.0).strokes) == 1
+    assert _acceptable(Ink(word, y_axis="down"), 2.0)
+    assert not _acceptable(ink, 2.0)  # runs on far past the word
+    assert not _acceptable(Ink(word + [np.array([[1.0, 5.0], [1.1, 5.5]])], y_axis="down"), 2.0)  # too tall
+    assert not _acceptable(Ink([], y_axis="down"), 2.0)
+
+
 # ---------------------------------------------------------------- the API with a trained checkpoint
 def test_write_lays_out_pages_in_millimetres(long_doc):
     doc = long_doc

@@ -43,9 +43,16 @@ def normalise_text(text: str) -> str:
 
 
 def transliterate(text: str) -> str:
-    """Best-effort ASCII: strip accents (é→e), drop what has no ASCII form."""
-    decomposed = unicodedata.normalize("NFKD", normalise_text(text))
-    return "".join(c for c in decomposed if c in string.printable and c not in "\r\x0b\x0c")
+    """Best-effort ASCII: accents stripped (é→e, ﬁ→fi); a character with no
+    ASCII form becomes "?", so nothing disappears silently."""
+    out = []
+    for ch in normalise_text(text):
+        if ch in string.printable and ch not in "\r\x0b\x0c":
+            out.append(ch)
+            continue
+        ascii_part = "".join(c for c in unicodedata.normalize("NFKD", ch) if c in string.printable and not c.isspace())
+        out.append(ascii_part or "?")
+    return "".join(out)
 
 
 def typographic_widths() -> dict[str, float]:
