@@ -7,6 +7,6 @@ set -euo pipefail
 run=${1:?run folder}; data=${2:?UNIPEN .inks}
 dest=src/inkstroke/models/handwriting
 mkdir -p "$dest"
-python scripts/make_styles.py --data "$data" --model "$run" -k 6
+python scripts/make_styles.py --data "$data" --model "$run" -k 6 --candidates 150
 cp "$run/model.safetensors" "$run/checkpoint.json" "$run/styles.json" "$dest/"
 ls -la "$dest"

@@ -29,7 +29,7 @@ def test_loss_and_shapes():
     model = HanziWriter(HanziConfig(**TINY))
     batch = toy_batch()
     loss, parts = model.loss(batch)
-    assert loss.ndim == 0 and set(parts) == {"end", "pointer", "shape"}
+    assert loss.ndim == 0 and set(parts) == {"end", "pointer", "pointer_end", "shape"}
     memory = model.encode(batch["images"])
     assert memory.shape == (4, 16 * 16, 32)
     h = model.decode(memory, batch["strokes"])

@@ -130,3 +130,12 @@ def test_ppo_trains_and_loads(tmp_path):
     agent = load_agent(train(tmp_path, config))
     assert agent.model.__class__.__name__ == "PPO"
     assert np.isfinite(agent.act(BrushWriteEnv(chars=["永"]).reset(seed=0)[0])).all()
+
+
+def test_cli_train_writes_an_agent(tmp_path):
+    out = tmp_path / "run"
+    args = ["rl", "train", "-o", str(out), "--timesteps", "48", "--envs", "1", "--chars", "2"]
+    assert main([*args, "--checkpoint-every", "24"]) == 0
+    agent = load_agent(out / "agent.zip")
+    assert agent.observe == ["state"] and agent.env_config["baseline"] is True
+    assert main(["rl", "train", "-o", str(out), "--observe", "canvas"]) == 2

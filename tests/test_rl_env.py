@@ -48,7 +48,7 @@ def test_registered_and_vectorised():
     assert env.observation_space.contains(obs)
     vec = gym.make_vec(ENV_ID, num_envs=3, vectorization_mode="sync", chars=["永", "中"])
     obs, _ = vec.reset(seed=1)
-    assert obs["image"].shape == (3, 3, 64, 64) and obs["state"].shape == (3, 58)
+    assert obs["image"].shape == (3, 3, 64, 64) and obs["state"].shape == (3, 60)
     obs, rewards, terminated, truncated, _ = vec.step(np.zeros((3, 3), dtype=np.float32))
     assert rewards.shape == (3,) and obs["patch"].shape == (3, 3, 16, 16)
 

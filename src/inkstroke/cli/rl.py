@@ -37,12 +37,12 @@ def train(
         ..., "-o", "--out", help="Folder for agent.zip, checkpoints/ and TensorBoard logs (tb/)."
     ),
     algo: str = typer.Option("sac", "--algo", help="sac or ppo."),
-    timesteps: int = typer.Option(30_000, "--timesteps", help="Environment steps in all."),
+    timesteps: int = typer.Option(60_000, "--timesteps", help="Environment steps in all."),
     envs: int = typer.Option(4, "--envs", help="Environments stepped together."),
     chars: int = typer.Option(400, "--chars", help="Training characters (a seeded sample)."),
     seed: int = typer.Option(0, "--seed"),
-    use_image: bool = typer.Option(
-        False, "--use-image/--no-image", help="Let the policy read the whole page (a CNN; slower)."
+    observe: str = typer.Option(
+        "state", "--observe", help="What the policy reads: state, patch, image, comma-separated."
     ),
     checkpoint_every: int = typer.Option(
         5_000, "--checkpoint-every", help="Steps between checkpoints."
@@ -69,7 +69,7 @@ def train(
         n_envs=envs,
         seed=seed,
         chars=chars,
-        observe=("image", "patch", "state") if use_image else ("patch", "state"),
+        observe=tuple(k.strip() for k in observe.split(",") if k.strip()),
         checkpoint_every=checkpoint_every,
         env={"size": size, "reward": reward, "baseline": baseline},
     )

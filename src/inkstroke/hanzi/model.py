@@ -16,9 +16,10 @@
 * **Heads.** Where the next stroke starts is a *pointer* over the grid cells:
   a categorical choice, so that two plausible next strokes stay two choices
   instead of being averaged into one stroke between them. Given the start
-  cell, the stroke's points are regressed relative to the cell centre (the
-  glyph fixes the shape once the start is known). An end head says when the
-  character is finished.
+  cell, a second pointer picks the cell the stroke ends in, and the points
+  are regressed as offsets from the chord between the two (the glyph fixes
+  the shape once its ends are known). An end head says when the character
+  is finished.
 """
 
 from __future__ import annotations
@@ -90,7 +91,10 @@ class HanziWriter(nn.Module):
         self.dec_ln = nn.LayerNorm(d)
         self.end_head = nn.Linear(d, 1)
         self.query, self.key = nn.Linear(d, d), nn.Linear(d, d)
+        self.end_query, self.end_key = nn.Linear(d, d), nn.Linear(d, d)
+        self.end_in = nn.Linear(d, d)
         self.shape_head = nn.Sequential(nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, 2 * cfg.points))
+        self.register_buffer("along", torch.linspace(0, 1, cfg.points)[:, None], persistent=False)
         self.apply(self._init)
 
     @staticmethod
@@ -134,12 +138,27 @@ class HanziWriter(nn.Module):
         """(B, T, cells): where each next stroke starts."""
         return self.query(h) @ self.key(memory).transpose(1, 2) / math.sqrt(h.shape[-1])
 
-    def stroke_from_cell(self, h: torch.Tensor, memory: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
-        """Stroke points (B, T, P, 2) given the start cell (B, T) of each step."""
-        picked = torch.gather(memory, 1, cell[..., None].expand(-1, -1, memory.shape[-1]))
-        centre = self.cell_xy[cell]
-        offsets = self.shape_head(h + picked + self.where(centre)).unflatten(-1, (self.cfg.points, 2))
-        return centre[..., None, :] + offsets / self.cfg.grid
+    def _gather(self, memory: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
+        return torch.gather(memory, 1, cell[..., None].expand(-1, -1, memory.shape[-1]))
+
+    def stroke_from_cell(self, h: torch.Tensor, memory: torch.Tensor, cell: torch.Tensor,
+                         end_cell: torch.Tensor | None = None):
+        """Stroke points (B, T, P, 2) and end-cell logits (B, T, cells) given
+        the start cell (B, T) of each step; the end cell is the given one
+        (training) or the most likely one. Points are regressed as offsets from
+        the chord between the two cell centres: a pointer puts both ends of a
+        long stroke in place, where regressing them would shrink the stroke
+        towards the average."""
+        start = self.cell_xy[cell]
+        z = h + self._gather(memory, cell) + self.where(start)
+        end_logits = self.end_query(z) @ self.end_key(memory).transpose(1, 2) / math.sqrt(z.shape[-1])
+        if end_cell is None:
+            end_cell = end_logits.argmax(-1)
+        end = self.cell_xy[end_cell]
+        z = z + self.end_in(self._gather(memory, end_cell) + self.where(end))
+        offsets = self.shape_head(z).unflatten(-1, (self.cfg.points, 2))
+        chord = start[..., None, :] + self.along * (end - start)[..., None, :]
+        return chord + offsets / self.cfg.grid, end_logits
 
     def cell_of(self, xy: torch.Tensor) -> torch.Tensor:
         g = self.cfg.grid
@@ -148,25 +167,28 @@ class HanziWriter(nn.Module):
 
     def loss(self, batch: dict) -> tuple[torch.Tensor, dict]:
         """Teacher-forced losses. ``batch``: images (B, 2, S, S) or char_ids (B,),
-        strokes (B, T, P, 2) unit frame, counts (B,) real strokes per character."""
+        strokes (B, T, P, 2) unit frame, counts (B,) real strokes per character,
+        and optionally ``inputs``: the strokes as the decoder reads them (noisy)."""
         strokes, counts = batch["strokes"], batch["counts"]
         b, t = strokes.shape[:2]
         memory = self.encode(batch.get("images"), batch.get("char_ids"))
-        h = self.decode(memory, strokes)  # (B, T + 1, d)
+        h = self.decode(memory, batch.get("inputs", strokes))  # (B, T + 1, d)
         steps = torch.arange(t + 1, device=strokes.device)
         live = steps[None, :] < counts[:, None]  # (B, T + 1): steps that draw a stroke
         until_end = steps[None, :] <= counts[:, None]
         end = F.binary_cross_entropy_with_logits(
             self.end_head(h).squeeze(-1)[until_end], (~live)[until_end].float()
         )
-        cells = self.cell_of(strokes[:, :, 0])  # (B, T)
+        cells, end_cells = self.cell_of(strokes[:, :, 0]), self.cell_of(strokes[:, :, -1])  # (B, T)
         logits = self.pointer_logits(h[:, :t], memory)
         mask = live[:, :t]
         pointer = F.cross_entropy(logits[mask], cells[mask])
-        pred = self.stroke_from_cell(h[:, :t], memory, cells)
+        pred, end_logits = self.stroke_from_cell(h[:, :t], memory, cells, end_cells)
+        pointer_end = F.cross_entropy(end_logits[mask], end_cells[mask])
         shape = (pred - strokes).abs()[mask].mean() * self.cfg.grid
-        total = end + pointer + shape
-        return total, {"end": end.item(), "pointer": pointer.item(), "shape": shape.item()}
+        total = end + pointer + pointer_end + shape
+        return total, {"end": end.item(), "pointer": pointer.item(), "pointer_end": pointer_end.item(),
+                       "shape": shape.item()}
 
     @torch.no_grad()
     def generate(self, images: torch.Tensor | None = None, char_ids: torch.Tensor | None = None,
@@ -192,7 +214,7 @@ class HanziWriter(nn.Module):
                 cell = torch.multinomial(probs, 1, generator=generator)
             else:
                 cell = logits.argmax(-1, keepdim=True)
-            strokes = torch.cat([strokes, self.stroke_from_cell(h, memory, cell)], dim=1)
+            strokes = torch.cat([strokes, self.stroke_from_cell(h, memory, cell)[0]], dim=1)
         return [strokes[i, : counts[i]] for i in range(b)]
 
     @torch.no_grad()
@@ -225,7 +247,7 @@ class HanziWriter(nn.Module):
             if (top[:, 0] <= best_score).all():  # scores only fall: no live hypothesis can win
                 break
             src = (rows + idx // n_cells).flatten()
-            new = self.stroke_from_cell(h[src], memory, (idx % n_cells).view(-1, 1))
+            new, _ = self.stroke_from_cell(h[src], memory, (idx % n_cells).view(-1, 1))
             strokes = torch.cat([strokes[src], new], dim=1)
             score = top
         return [s if s is not None else strokes[i * w] for i, s in enumerate(best)]

@@ -42,6 +42,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     seed: int = 0
     augment: bool = True
+    input_noise: float = 0.015  # jitter of the strokes the decoder is fed, in glyph widths
     eval_every: int = 250
     threads: int = 1
 
@@ -177,7 +178,10 @@ def train(data: HanziData, out: str | Path, model_cfg: HanziConfig | None = None
             order = train_idx[np.lexsort((rng.random(len(train_idx)), data.counts[train_idx]))]
         at = int(rng.integers(0, len(order) - cfg.batch + 1))
         idx = order[at : at + cfg.batch]
-        loss, parts = model.loss(make_batch(data, idx, model_cfg, ids, aug))
+        batch = make_batch(data, idx, model_cfg, ids, aug)
+        if cfg.input_noise > 0:  # its own strokes will not be perfect: teach it to read rough ones
+            batch["inputs"] = batch["strokes"] + cfg.input_noise * torch.randn(batch["strokes"].shape)
+        loss, parts = model.loss(batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -188,8 +192,8 @@ def train(data: HanziData, out: str | Path, model_cfg: HanziConfig | None = None
             elapsed = time.time() - start
             log(f"step {step} lr {lr:.2e} train {loss.item():.3f} "
                 + " ".join(f"{k} {v:.3f}" for k, v in parts.items())
-                + f" | eval {held['loss']:.3f} pointer {held['pointer']:.3f} shape {held['shape']:.3f} "
-                f"end {held['end']:.3f} | {elapsed / step:.2f} s/step")
+                + " | eval " + " ".join(f"{k} {v:.3f}" for k, v in held.items())
+                + f" | {elapsed / step:.2f} s/step")
             save_writer(out, model.eval(), {**info, "step": step, "chars_seen": seen,
                                             "seconds": round(elapsed), "eval": held}, chars)
             model.train()

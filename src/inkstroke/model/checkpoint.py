@@ -41,6 +41,9 @@ def save_checkpoint(run_dir: str | Path, model: HandwritingModel, stroke_tok: St
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tmp = run_dir / f".{WEIGHTS}.tmp"
     save_file(state, str(tmp))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     os.replace(tmp, run_dir / WEIGHTS)
     meta = {"kind": "inkstroke-handwriting-model", "version": 1, "model": model.cfg.to_dict(),
             "stroke_tokenizer": stroke_tok.to_dict(), "text_tokenizer": text_tok.to_dict(),

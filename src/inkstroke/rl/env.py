@@ -31,7 +31,7 @@ REACH = 128.0  # frame units that map the look-ahead offsets to about [-1, 1]
 SECTION = 17  # samples of the cross-sections through the next waypoint ...
 SECTION_REACH = 64.0  # ... from -64 to +64 frame units across the path
 FINE = 256  # the target the cross-sections read: 4 frame units a pixel
-STATE_SIZE = 12 + 3 * LOOKAHEAD + 2 * SECTION
+STATE_SIZE = 12 + 3 * LOOKAHEAD + 2 * SECTION + 2
 STATE_BOUND = 4.0  # every state entry is clipped to [-4, 4]; in practice they stay within ±2
 ACTION_TOLERANCE = 1e-5  # float rounding a policy may leave outside [-1, 1]
 
@@ -149,6 +149,23 @@ class StrokeInk:
         return self.ink0 if self.tuft is None else float(self.tuft.ink[-1])
 
 
+def stroke_run(section: np.ndarray) -> tuple[float, float]:
+    """Width / 100 and middle / 64 (frame units across the path) of the run
+    of target ink through the middle of a cross-section, or the run nearest
+    to it; (0, 0) where the section is blank."""
+    ink = section > 0.5
+    if not ink.any():
+        return 0.0, 0.0
+    middle = len(section) // 2
+    inked = np.flatnonzero(ink)
+    c = inked[np.argmin(np.abs(inked - middle))]
+    gaps = np.flatnonzero(~ink)
+    lo = gaps[gaps < c].max(initial=-1) + 1
+    hi = gaps[gaps > c].min(initial=len(section)) - 1
+    step = 2 * SECTION_REACH / (len(section) - 1)
+    return (hi - lo + 1) * step / 100.0, (0.5 * (lo + hi) - middle) * step / 64.0
+
+
 def _to_u8(density: np.ndarray) -> np.ndarray:
     """Ink density (never negative) to 0..255; ufuncs, not np.clip: this runs every step."""
     return (np.minimum(density, 1.0) * 255.0 + 0.5).astype(np.uint8)
@@ -212,7 +229,7 @@ class BrushWriteEnv(gym.Env):
     |---------|-------------|---------------|---------|
     | image   | (3, S, S)   | uint8 0..255  | target glyph, canvas (ink density), median of the current stroke (1-pixel line) |
     | patch   | (3, P, P)   | uint8 0..255  | the same three channels in a window centred on the end of the next reference move |
-    | state   | (58,)       | float32       | brush state, the reference ahead and cross-sections, below |
+    | state   | (60,)       | float32       | brush state, the reference ahead and cross-sections, below |
 
     ``state``:
 
@@ -228,9 +245,11 @@ class BrushWriteEnv(gym.Env):
     | 12–23 | the next 4 reference waypoints: (Δx, Δy) / 128 from the current reference point, z / 100 |
     | 24–40 | the target (at 256 pixels) across the path at the next waypoint, −64..64 frame units, 0..1 |
     | 41–57 | the canvas at the same 17 points |
+    | 58–59 | width / 100 and middle / 64 of the target's run of ink across the path there |
 
-    The cross-sections show at a glance how wide the target stroke is and
-    where its middle lies; the patch shows the same in two dimensions.
+    The cross-sections show how wide the target stroke is and where its
+    middle lies (58–59 say it in two numbers); the patch shows the same in
+    two dimensions.
 
     ## Rewards
 
@@ -535,7 +554,8 @@ class BrushWriteEnv(gym.Env):
             state[3:5] = self.ink.tip
             state[5], state[6] = self.ink.splay, self.ink.ink
             state[7:10] = self.prev_action
-            state[24:] = self._sections(centre, ahead[0, :2] - here[:2])
+            state[24:58] = self._sections(centre, ahead[0, :2] - here[:2])
+            state[58], state[59] = stroke_run(state[24 : 24 + SECTION])
         else:
             centre = self.pos[:2]
         state[0:2] = self.pos[:2] / FRAME_SIZE

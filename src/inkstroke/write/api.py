@@ -32,7 +32,7 @@ MAX_WORD = 30  # characters per generated piece; longer words are written in pie
 MAX_TEXT = 20_000  # characters per call
 # chosen on test-split texts with scripts/tune_sampling.py (see the model card)
 DEFAULT_TEMPERATURE = 0.6
-DEFAULT_GUIDANCE = 0.0
+DEFAULT_GUIDANCE = 2.0
 
 
 @dataclass
