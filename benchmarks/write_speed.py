@@ -13,7 +13,7 @@ import torch
 
 from inkstroke.write.api import load_generator, write
 
-LINE = "Pack my box with five dozen liquor jugs, said the old sailor."  # 60 characters
+LINE = "Pack my box with five dozen liquor jugs, said the old sailor"  # 60 characters
 LETTER = (
     "Dear Margaret,\n"
     "Thank you for your kind letter, which reached me on a grey Tuesday morning and cheered the whole "

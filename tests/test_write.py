@@ -116,8 +116,8 @@ def test_unsupported_characters_are_listed_replaced_or_transliterated():
     assert "--unsupported" in str(err.value)
     assert prepare_text("caf\u00e9 \u65e5 ok", supported, "replace") == "caf? ? ok"
     assert prepare_text("caf\u00e9 \u2013 ok", supported, "transliterate") == "cafe - ok"
-    with pytest.raises(InkstrokeError, match="empty once transliterated"):
-        prepare_text("\u65e5\u672c", supported, "transliterate")
+    # no ASCII form: kept visible as "?", never dropped silently
+    assert prepare_text("\u65e5\u672c ok", supported, "transliterate") == "?? ok"
     assert prepare_text("\u201cso\u201d  far\r\nnext", supported) == '"so" far\nnext'
     with pytest.raises(InkstrokeError, match="empty"):
         prepare_text(" \n\t ", supported)
