@@ -60,7 +60,7 @@ def overfit_ladder(cache_path: str | Path, n: int, cfg: TrainConfig, out: str | 
             model.eval()
             with torch.no_grad():
                 acc = token_accuracy(model(batch), batch) if mcfg.head == "bins" else 0.0
-            if acc >= 0.99 or (mcfg.head == "mdn" and loss.item() < -3):
+            if acc >= 0.999 or (mcfg.head == "mdn" and loss.item() < -3):
                 break
     model.eval()
     gen = Generator(model, cache.stroke_tok, cache.text_tok)
