@@ -124,9 +124,9 @@ def write_hanzi(
     elif suffix in (".png", ".gif"):
         height = 160 * rows if suffix == ".gif" else 256 * rows
         opts.update(height=height, stroke_width=stroke_width or height / rows / 28)
-    if suffix == ".gif":  # a quarter second per stroke: the order is what it shows
+    if suffix == ".gif":  # a third of a second per stroke: the order is what it shows
         n_strokes = len(page.strokes)
-        opts.update(duration=0.25 * n_strokes, fps=12.0, max_frames=max(120, 3 * n_strokes))
+        opts.update(duration=max(2.0, n_strokes / 3), fps=15.0, max_frames=max(120, 5 * n_strokes))
     if suffix == ".pdf":
         from inkstroke.write.api import Document, save_document
 

@@ -117,6 +117,11 @@ def svg(
     typer.echo(f"wrote {output}: {len(placed.strokes)} strokes on {sheet.describe()}")
 
 
+def _plan_args(given: dict) -> dict:
+    """The arguments of :func:`_plan` out of a command's locals()."""
+    return {k: given[k] for k in _plan.__code__.co_varnames[: _plan.__code__.co_argcount]}
+
+
 def _plan(
     ink,
     arm,
@@ -228,29 +233,7 @@ def trajectory(
     drags: int = DRAGS,
 ) -> None:
     """Time-stamped arm waypoints (base frame, m): position, tool quaternion, pen state."""
-    _, sheet, traj = _plan(
-        ink,
-        arm,
-        paper,
-        orientation,
-        margin,
-        scale,
-        height,
-        align,
-        optimize,
-        speed,
-        travel_speed,
-        accel,
-        approach,
-        retreat,
-        press,
-        dt,
-        dip_every,
-        inkstone,
-        stone_radius,
-        stone_press,
-        drags,
-    )
+    _, sheet, traj = _plan(**_plan_args(locals()))
     traj.write(output)
     typer.echo(f"wrote {output}: {len(traj)} waypoints, {traj.t[-1]:.1f} s, on {sheet.describe()}")
 
@@ -294,29 +277,7 @@ def simulate(
     from inkstroke.robot.simulate import simulate as run
     from inkstroke.robot.simulate import trace_image
 
-    profile, sheet, traj = _plan(
-        ink,
-        arm,
-        paper,
-        orientation,
-        margin,
-        scale,
-        height,
-        align,
-        optimize,
-        speed,
-        travel_speed,
-        accel,
-        approach,
-        retreat,
-        press,
-        dt,
-        dip_every,
-        inkstone,
-        stone_radius,
-        stone_press,
-        drags,
-    )
+    profile, sheet, traj = _plan(**_plan_args(locals()))
     if output is not None:
         traj.write(output)
     with Progress(transient=True) as bar:

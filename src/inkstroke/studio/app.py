@@ -34,6 +34,7 @@ from inkstroke.ink import Ink
 from inkstroke.studio import outputs
 from inkstroke.studio.db import SampleStore, StoreError
 from inkstroke.studio.streams import PointStream, Slots, Writers
+from inkstroke.write.api import DEFAULT_GUIDANCE
 
 STATIC = Path(__file__).resolve().parent / "static"
 HANZI_FRAME = 1024.0  # hanzi-writer-data: a character's box, image row = 900 - y
@@ -474,7 +475,8 @@ def create_app(cfg: StudioConfig) -> FastAPI:
             }
 
             def make():
-                return gen.stream(text, prime=primer, temperature=temperature, bias=bias, seed=seed)
+                return gen.stream(text, prime=primer, temperature=temperature, bias=bias, seed=seed,
+                                  guidance=DEFAULT_GUIDANCE)
 
         studio.take_slot()
         job = PointStream(make, studio.slots, cfg.stream_timeout, start)
