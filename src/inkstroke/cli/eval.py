@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from inkstroke.cli.hanzi import hanzi_eval
+
 app = typer.Typer(help="Evaluate generated handwriting against real handwriting.", no_args_is_help=True)
 
 
@@ -34,3 +36,6 @@ def legibility(
     if output:
         atomic_write_bytes(output, lambda f: f.write(text.encode()))
     typer.echo(text)
+
+
+app.command("hanzi", help="Zinnia's top-1/top-5 on written characters, against the reference medians.")(hanzi_eval)

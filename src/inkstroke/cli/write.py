@@ -26,6 +26,8 @@ def write(
     color: str = typer.Option("black", "--color", help="Ink colour (name or #rrggbb)."),
     unsupported: str = typer.Option("error", "--unsupported", help="What to do with characters the model cannot write: error, replace (with ?) or transliterate."),
     list_styles: bool = typer.Option(False, "--list-styles", help="List the shipped styles and exit."),
+    script: str = typer.Option("latin", "--script", help="latin (handwriting) or hanzi (Chinese characters in stroke order, in a grid)."),
+    font: Path | None = typer.Option(None, "--font", help="hanzi: the font whose glyphs the characters are written from (default: Kaiti)."),
 ) -> None:
     """Write TEXT as handwriting, laid out on pages."""
     import sys
@@ -52,6 +54,15 @@ def write(
         except (OSError, UnicodeDecodeError) as e:
             raise InkstrokeError(f"{text[1:]}: cannot read the text ({e})") from None
     check_output(output)
+    if script == "hanzi":
+        from inkstroke.cli.hanzi import write_hanzi
+
+        for p in write_hanzi(text, output, font, model=model, seed=seed, unsupported=unsupported,
+                             stroke_width=stroke_width, color=color):
+            typer.echo(f"wrote {p}")
+        return
+    if script != "latin":
+        raise InkstrokeError(f"unknown --script {script!r}; use latin or hanzi")
     layout = PageLayout(page=parse_page(page), margin=margin, x_height=x_height,
                         line_spacing=line_spacing, align=align)
     doc = write_text(text, model=str(model) if model else None, style=style, style_text=style_text,
