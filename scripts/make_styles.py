@@ -52,7 +52,7 @@ def main() -> None:
         ((levenshtein(normalise(ink.text), r) / len(normalise(ink.text)), i, ink) for (i, ink), r in zip(inks, reads)),
         key=lambda t: t[0])
     styles, writers = {}, set()
-    for cer, i, ink in scored:
+    for cer, _, ink in scored:
         if ink.writer in writers:
             continue
         writers.add(ink.writer)

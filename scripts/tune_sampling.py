@@ -12,7 +12,14 @@ import argparse
 import itertools
 import json
 
-from inkstroke.eval.legibility import JudgeResult, generated_lines, normalise, ocr_image, read_lines, reference_lines
+from inkstroke.eval.legibility import (
+    JudgeResult,
+    generated_lines,
+    normalise,
+    ocr_image,
+    read_lines,
+    reference_lines,
+)
 
 
 def main() -> None:
