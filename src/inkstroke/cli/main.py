@@ -51,6 +51,7 @@ COMMANDS = [
     ("inkstroke.cli.write", "write", "write"),
     ("inkstroke.cli.calligraphy", "calligraphy", "calligraphy"),
     ("inkstroke.cli.serve", "serve", "serve"),
+    ("inkstroke.cli.hanzi", "hanzi_train", "train-hanzi"),
     ("inkstroke.cli.recognize", "recognize", "recognize"),
 ]
 

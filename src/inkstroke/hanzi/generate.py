@@ -57,7 +57,10 @@ def _load(model: str | None):
 
     path = Path(model) if model else MODEL_DIR
     if model is None and not (path / "config.json").is_file():
-        raise InkstrokeError(f"the default hanzi model is missing from {path}; reinstall inkstroke")
+        raise InkstrokeError(
+            f"no hanzi model is shipped yet ({path} is empty): train one with `inkstroke train-hanzi` "
+            "and pass --model, or write from the stroke data with the Python API (method='medians')"
+        )
     return load_writer(path)
 
 

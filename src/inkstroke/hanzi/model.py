@@ -192,18 +192,26 @@ class HanziWriter(nn.Module):
 
     @torch.no_grad()
     def generate(self, images: torch.Tensor | None = None, char_ids: torch.Tensor | None = None,
-                 temperature: float = 0.0, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+                 temperature: float = 0.0, generator: torch.Generator | None = None,
+                 coverage: float = 0.0) -> list[torch.Tensor]:
         """Strokes (n, P, 2) in the unit frame for each glyph (or id). Greedy
-        at ``temperature`` 0; otherwise start cells are sampled."""
+        at ``temperature`` 0; otherwise start cells are sampled.
+
+        ``coverage`` > 0 (glyph models only) refuses to end a character while
+        more than that share of its skeleton lies farther than a pixel and a
+        half from every stroke written: the glyph shows ink still unwritten."""
         memory = self.encode(images, char_ids)
         b = memory.shape[0]
         strokes = memory.new_zeros(b, 0, self.cfg.points, 2)
         done = torch.zeros(b, dtype=torch.bool, device=memory.device)
         counts = torch.full((b,), self.cfg.max_strokes, dtype=torch.long, device=memory.device)
+        skeleton = _Skeleton(images[:, 1], self.cfg.image_size) if coverage > 0 else None
         for t in range(self.cfg.max_strokes):
             h = self.decode(memory, strokes)[:, -1:]
             if t > 0:
                 ended = (self.end_head(h)[:, 0, 0] > 0) & ~done
+                if skeleton is not None:
+                    ended &= skeleton.uncovered() <= coverage
                 counts[ended] = t
                 done |= ended
                 if done.all():
@@ -214,7 +222,10 @@ class HanziWriter(nn.Module):
                 cell = torch.multinomial(probs, 1, generator=generator)
             else:
                 cell = logits.argmax(-1, keepdim=True)
-            strokes = torch.cat([strokes, self.stroke_from_cell(h, memory, cell)[0]], dim=1)
+            new = self.stroke_from_cell(h, memory, cell)[0]
+            strokes = torch.cat([strokes, new], dim=1)
+            if skeleton is not None:
+                skeleton.cover(new[:, 0])
         return [strokes[i, : counts[i]] for i in range(b)]
 
     @torch.no_grad()
@@ -251,3 +262,30 @@ class HanziWriter(nn.Module):
             strokes = torch.cat([strokes[src], new], dim=1)
             score = top
         return [s if s is not None else strokes[i * w] for i, s in enumerate(best)]
+
+
+class _Skeleton:
+    """The skeleton pixels of a batch of glyphs, and which of them the strokes
+    written so far pass near."""
+
+    def __init__(self, channel: torch.Tensor, size: int, reach: float = 1.5):
+        b = channel.shape[0]
+        on = channel.reshape(b, -1) > 0.5
+        n = max(int(on.sum(1).max()), 1)
+        order = on.float().argsort(dim=1, descending=True, stable=True)[:, :n]
+        self.valid = torch.gather(on, 1, order)  # (B, N): padding is False
+        self.xy = torch.stack([order % size, order // size], -1).float().add(0.5).div(size)
+        self.covered = ~self.valid
+        self.reach = reach / size
+
+    def cover(self, stroke: torch.Tensor) -> None:
+        """Mark the pixels near ``stroke`` (B, P, 2), its segments densified."""
+        a, z = stroke[:, :-1], stroke[:, 1:]
+        f = torch.linspace(0, 1, 5, device=stroke.device)[:, None]
+        dense = (a[:, :, None] + f * (z - a)[:, :, None]).flatten(1, 2)
+        near = torch.cdist(self.xy, dense).min(dim=2).values <= self.reach
+        self.covered |= near
+
+    def uncovered(self) -> torch.Tensor:
+        """(B,) share of skeleton pixels no stroke has come near yet."""
+        return (~self.covered).sum(1) / self.valid.sum(1).clamp(min=1)

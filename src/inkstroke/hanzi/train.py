@@ -45,6 +45,7 @@ class TrainConfig:
     input_noise: float = 0.015  # jitter of the strokes the decoder is fed, in glyph widths
     eval_every: int = 250
     threads: int = 1
+    init: str | None = None  # start from this checkpoint's weights (same config), e.g. to anneal a run
 
 
 def augment(images: torch.Tensor, strokes: torch.Tensor, g: torch.Generator):
@@ -159,7 +160,14 @@ def train(data: HanziData, out: str | Path, model_cfg: HanziConfig | None = None
         ids = {c: i + 1 for i, c in enumerate(chars)}
         model_cfg.n_chars = len(chars) + 1
         aug = None
-    model = HanziWriter(model_cfg)
+    if cfg.init:
+        model, meta = load_writer(cfg.init)
+        if model.cfg != model_cfg:
+            raise InkstrokeError(f"{cfg.init}: its model config differs from the one asked for")
+        info_init = {"init": {"from": cfg.init, "step": meta.get("step"), "train": meta.get("train")}}
+    else:
+        model, info_init = HanziWriter(model_cfg), {}
+    model.train()
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
@@ -168,7 +176,7 @@ def train(data: HanziData, out: str | Path, model_cfg: HanziConfig | None = None
     eval_idx = held_idx if model_cfg.conditioning == "glyph" else train_idx[:: max(1, len(train_idx) // 500)]
     log(f"{model.num_params():,} parameters; {len(train_idx)} training characters, "
         f"{len(held_idx)} held out")
-    info = {"train": asdict(cfg), "data_chars": len(data.chars), "held_out": len(held_idx)}
+    info = {"train": asdict(cfg), "data_chars": len(data.chars), "held_out": len(held_idx), **info_init}
     start, seen = time.time(), 0
     for step in range(1, cfg.steps + 1):
         lr = cfg.lr * min(1.0, step / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))

@@ -269,8 +269,8 @@ class BrushAgent:
 
     def write(self, char: str) -> Trajectory:
         """Write a whole character, one policy step per move."""
-        if self._env is None:
-            self._env = BrushWriteEnv(chars=[char], **self.env_config)
+        if self._env is None:  # rewards play no part here: skip the baseline's reference run
+            self._env = BrushWriteEnv(chars=[char], **{**self.env_config, "baseline": False})
         env = self._env
         obs, _ = env.reset(options={"char": char})
         done = False
