@@ -139,3 +139,10 @@ def test_cli_train_writes_an_agent(tmp_path):
     agent = load_agent(out / "agent.zip")
     assert agent.observe == ["state"] and agent.env_config["baseline"] is True
     assert main(["rl", "train", "-o", str(out), "--observe", "canvas"]) == 2
+
+
+def test_shipped_agent_beats_the_medians_on_held_out_characters():
+    chars = held_out_characters(20)[:4]
+    result = compare_methods(chars, load_agent())
+    medians, agent = (np.array(result.iou[k]) for k in ("medians", "agent"))
+    assert (agent > medians).all() and agent.mean() > medians.mean() + 0.03

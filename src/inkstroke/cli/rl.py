@@ -81,7 +81,10 @@ def train(
 
 @app.command("eval")
 def evaluate(
-    agent: Path | None = typer.Argument(None, help="agent.zip from `inkstroke rl train`."),
+    agent: Path | None = typer.Argument(
+        None, help="agent.zip from `inkstroke rl train` (default: the shipped PPO agent)."
+    ),
+    no_agent: bool = typer.Option(False, "--no-agent", help="Compare the other methods only."),
     chars: int = typer.Option(20, "--chars", help="Held-out characters, spread over the split."),
     text: str | None = typer.Option(None, "--text", help="These characters instead."),
     optimise_steps: str = typer.Option(
@@ -97,7 +100,12 @@ def evaluate(
     from rich.table import Table
 
     from inkstroke.errors import InkstrokeError
-    from inkstroke.rl.agent import compare_methods, held_out_characters, load_agent
+    from inkstroke.rl.agent import (
+        DEFAULT_AGENT,
+        compare_methods,
+        held_out_characters,
+        load_agent,
+    )
 
     torch.set_num_threads(1)
     try:
@@ -108,7 +116,7 @@ def evaluate(
         ) from None
     if any(b < 1 for b in budgets):
         raise InkstrokeError(f"--optimise-steps must be positive, got {optimise_steps!r}")
-    loaded = load_agent(agent) if agent is not None else None
+    loaded = None if no_agent else load_agent(agent or DEFAULT_AGENT)
     todo = [c for c in text if not c.isspace()] if text else held_out_characters(chars)
     with Progress(transient=True) as bar:
         task = bar.add_task("writing", total=len(todo))

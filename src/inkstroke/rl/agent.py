@@ -46,10 +46,14 @@ class ResidualSAC(SAC):
 
 
 ALGOS = {"sac": ResidualSAC, "ppo": PPO}
+# the PPO agent of docs/rl.md (150k steps): the one that beats the medians
+DEFAULT_AGENT = Path(__file__).resolve().parent.parent / "models" / "rl" / "brushwrite_ppo.zip"
 
 
 @dataclass
 class TrainConfig:
+    """Training settings; the defaults are those of the runs in docs/rl.md."""
+
     algo: str = "sac"
     timesteps: int = 60_000
     n_envs: int = 4
@@ -225,10 +229,10 @@ def train(
             gradient_steps=config.gradient_steps,
             **common,
         )
+        model.actor_delay = config.actor_delay
     else:
         model = PPO("MultiInputPolicy", env, n_steps=256, **common)
     start_near_the_medians(model, config.init_std)
-    model.actor_delay = config.actor_delay
     model.brush_env = env_config
     model.brush_observe = list(config.observe)
     model.brush_train_config = asdict(config)
@@ -279,7 +283,7 @@ class BrushAgent:
         return env.trajectory()
 
 
-def load_agent(path: str | Path) -> BrushAgent:
+def load_agent(path: str | Path = DEFAULT_AGENT) -> BrushAgent:
     """Load an agent saved by :func:`train` (or one of its checkpoints); refuse
     anything else with an :class:`InkstrokeError` that names the file."""
     path = Path(path)
