@@ -1,7 +1,7 @@
 """Speed of ``inkstroke.write`` with the shipped model: a 60-character line and a
 one-page letter of about 1,500 characters (targets: 1 s and 30 s on 2 cores).
 
-    python benchmarks/write_speed.py [--threads 2] [--model RUN]
+    python benchmarks/write_speed.py [--threads 2] [--model RUN] [--candidates N]
 """
 
 from __future__ import annotations
@@ -37,18 +37,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--model", default=None)
+    ap.add_argument("--candidates", type=int, default=None, help="draws per word (default: write's)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     load_generator(args.model)
     print(f"model load: {time.perf_counter() - t0:.2f} s (once per process); torch threads {args.threads}")
     assert len(LINE) == 60, len(LINE)
-    write("warm up", model=args.model)
+    kw = {} if args.candidates is None else {"candidates": args.candidates}
+    write("warm up", model=args.model, **kw)
+    print(f"candidates per word: {write('x', model=args.model, **kw).settings['candidates']}")
     for name, text in (("60-character line", LINE), (f"{len(LETTER)}-character letter", LETTER)):
         times = []
         for seed in range(3):
             t0 = time.perf_counter()
-            doc = write(text, model=args.model, seed=seed)
+            doc = write(text, model=args.model, seed=seed, **kw)
             times.append(time.perf_counter() - t0)
         print(f"{name}: median {sorted(times)[1]:.2f} s over 3 seeds "
               f"(min {min(times):.2f}, max {max(times):.2f}); {len(doc.pages)} page(s)")

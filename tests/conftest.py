@@ -108,3 +108,16 @@ def tiny_generator(tiny_run):
     from inkstroke.sample.generate import Generator
 
     return Generator.from_checkpoint(tiny_run)
+
+
+@pytest.fixture(scope="session")
+def tiny_recognizer(tmp_path_factory, token_cache) -> Path:
+    """A recogniser checkpoint trained for a few dozen steps on the word cache."""
+    from inkstroke.recognize.model import RecognizerConfig
+    from inkstroke.recognize.train import RecognizerTrainConfig, train_recognizer
+
+    run = tmp_path_factory.mktemp("runs") / "recognizer"
+    cfg = RecognizerTrainConfig(steps=30, max_tokens=2048, warmup=5, eval_every=30, save_every=30,
+                                model=RecognizerConfig(d_model=48, n_head=2, n_layers=1, d_ff=96))
+    train_recognizer(token_cache, cfg, run, quiet=True)
+    return run

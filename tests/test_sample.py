@@ -175,3 +175,27 @@ def test_top_k_and_top_p_filters():
     assert probs[4] < 0.7 < probs[4] + probs[0]
     assert torch.isfinite(_filter(logits, None, 0.1)).sum() == 1  # the top choice always stays
     assert torch.equal(_filter(logits, None, None), logits)
+
+
+def test_stream_words_writes_word_by_word_in_reading_order(tiny_generator):
+    from inkstroke.sample.generate import SampleOptions
+
+    opts = dict(temperature=0.8, seed=5, guidance=0.0)
+    words = ["ab", "quick", "cd"]
+    # what the batch decoder produces for each word, step by step
+    raw: list[list[float]] = [[] for _ in words]
+    for pos, _, alive in tiny_generator.steps(words, SampleOptions(**opts)):
+        for k in np.flatnonzero(alive.numpy()):
+            raw[k].append(float(pos[k, 0]))
+    streamed = list(tiny_generator.stream_words(" ".join(words), **opts))
+    assert len(streamed) == sum(len(r) for r in raw) and streamed[0][2]
+    k, right = 0, None
+    for r in raw:
+        xs = np.array([p[0] for p in streamed[k : k + len(r)]])
+        assert streamed[k][2]  # each word begins with a move in the air
+        # the word's own shape, shifted as a whole ...
+        assert np.allclose(np.diff(xs), np.diff(r), atol=1e-5)
+        # ... to start 0.9 body heights right of the word before it
+        if right is not None:
+            assert xs.min() == pytest.approx(right + 0.9, abs=1e-4)
+        right, k = xs.max(), k + len(r)

@@ -34,6 +34,7 @@ from inkstroke.sample.generate import Generator
 from inkstroke.studio.app import StudioConfig, create_app
 from inkstroke.tokenize.strokes import StrokeTokenizer
 from inkstroke.tokenize.text import TextTokenizer
+from inkstroke.write.api import DEFAULT_GUIDANCE
 
 HANZI = Path(__file__).parent / "fixtures" / "hanzi"
 LINES = ["hello world the", "quick brown fox", "jumps over a", "lazy dog studio", "ink pen"]
@@ -144,7 +145,8 @@ def test_stream_sends_the_generators_points_as_they_come(studio, model):
     assert len(events[1][1]) == 1  # the first point goes out alone, at once
     points = points_of(events)
     assert events[-1][1]["reason"] == "done" and events[-1][1]["points"] == len(points)
-    want = list(Generator.from_checkpoint(model).stream("Hello world", seed=3, temperature=0.7))
+    want = list(Generator.from_checkpoint(model).stream_words("Hello world", seed=3, temperature=0.7,
+                                                                guidance=DEFAULT_GUIDANCE))
     assert len(points) == len(want)
     np.testing.assert_allclose([p[:2] for p in points], [w[:2] for w in want], atol=1e-4)
     assert [p[2] for p in points] == [int(w[2]) for w in want]
@@ -183,9 +185,9 @@ def test_closing_the_connection_frees_the_work_at_once(model, tmp_path):
 
 
 def test_a_stream_past_its_deadline_stops_cleanly(model, tmp_path):
-    cfg = StudioConfig(data=tmp_path, model=model, stream_timeout=0.2, max_text=200)
+    cfg = StudioConfig(data=tmp_path, model=model, stream_timeout=0.01, max_text=400)
     with running(cfg) as (url, app), httpx.Client(base_url=url, timeout=30) as client:
-        events = stream(client, text="the quick brown fox jumps over the lazy dog " * 4)
+        events = stream(client, text="the quick brown fox jumps over the lazy dog " * 9)
         assert events[-1][0] == "end" and events[-1][1]["reason"] == "timeout"
         assert events[-1][1]["points"] == len(points_of(events))
         assert app.state.studio.slots.active == 0
@@ -403,7 +405,7 @@ def test_raw_bodies_over_the_limit_or_not_json(studio):
 
 
 def test_write_in_my_hand(studio):
-    client, _ = studio
+    client, app = studio
     hand = hershey_ink("hello").scale(3.0).translate(20, 60)
     t = 0.0
     strokes = []
@@ -415,7 +417,14 @@ def test_write_in_my_hand(studio):
     sid = client.post("/api/samples", json={"text": "hello", "strokes": strokes}).json()["id"]
     plain = points_of(stream(client, text="world", seed=0))
     mine = points_of(stream(client, text="world", seed=0, style=f"sample:{sid}"))
-    assert mine and mine != plain
+    # the saved sample reaches the generator as the primer, with its text
+    st = app.state.studio
+    primer = st.primer(f"sample:{sid}")
+    assert primer[1] == "hello" and primer[0].num_points == hand.num_points
+    opts = dict(seed=0, temperature=0.6, guidance=DEFAULT_GUIDANCE)
+    for got, prime in ((mine, primer), (plain, None)):
+        want = list(st.generator().stream_words("world", prime=prime, **opts))
+        np.testing.assert_allclose([p[:2] for p in got], [w[:2] for w in want], atol=1e-4)
     r = client.post("/api/write/json", json={"text": "world", "style": f"sample:{sid}"})
     assert r.status_code == 200 and ink_from_dict(r.json(), "page").strokes
 

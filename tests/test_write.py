@@ -143,6 +143,33 @@ def test_stray_strokes_are_trimmed_and_scribbles_refused():
     assert not _acceptable(Ink([], y_axis="down"), 2.0)
 
 
+class WidestReader:
+    """A stand-in ranker with an obvious preference, to check which draw is kept."""
+
+    def score(self, inks, texts):
+        return np.array([ink.bounds()[2] - ink.bounds()[0] if ink.num_points > 1 else -np.inf for ink in inks])
+
+
+def test_sample_and_rank_keeps_the_best_read_draw(tiny_generator, model):
+    from inkstroke.write.api import _acceptable, _trim, generate_words
+
+    words = ["ab", "cd"]
+    n = 3
+    chosen = generate_words(words, tiny_generator, None, 0.8, 0.0, seed=11, retries=0, candidates=n,
+                            ranker=WidestReader())
+    # the same draws, made by hand: words repeated n times, the first attempt's seed
+    draws = tiny_generator.generate([w for w in words for _ in range(n)], prime=None, temperature=0.8,
+                                    bias=0.0, seed=11, guidance=0.0)
+    for k, w in enumerate(words):
+        width = tiny_generator.text_tok.expected_width(w)
+        mine = [_trim(d, width) for d in draws[k * n : (k + 1) * n]]
+        ok = [i for i in range(n) if _acceptable(draws[k * n + i], width)] or list(range(n))
+        best = max(ok, key=lambda i: mine[i].bounds()[2] - mine[i].bounds()[0])
+        assert np.array_equal(chosen[k].points(), mine[best].points())
+    with pytest.raises(InkstrokeError, match="candidates"):
+        inkstroke.write("x", model=model, candidates=0)
+
+
 # ---------------------------------------------------------------- the API with a trained checkpoint
 def test_write_lays_out_pages_in_millimetres(long_doc):
     doc = long_doc

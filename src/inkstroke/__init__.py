@@ -6,11 +6,12 @@ from inkstroke.errors import InkstrokeError
 from inkstroke.ink import Ink, InkError
 
 __version__ = "0.1.0"
-__all__ = ["Ink", "InkError", "InkstrokeError", "write", "__version__"]
+__all__ = ["Ink", "InkError", "InkstrokeError", "recognize", "write", "__version__"]
 
 # Load the subpackage inkstroke.write first: importing it later (inkstroke.write.api) would
 # bind the name ``write`` here to the package and hide the function below.
 importlib.import_module("inkstroke.write")
+importlib.import_module("inkstroke.recognize")
 
 
 def write(text: str, **kwargs):
@@ -18,3 +19,10 @@ def write(text: str, **kwargs):
     from inkstroke.write.api import write as _write
 
     return _write(text, **kwargs)
+
+
+def recognize(ink, **kwargs):
+    """Read an ink (or a list of inks) back as text; see :func:`inkstroke.recognize.api.recognize`."""
+    from inkstroke.recognize.api import recognize as _recognize
+
+    return _recognize(ink, **kwargs)

@@ -207,7 +207,10 @@ class Ink:
         grows by half for "glyph" against "ocean"), and unlike the median step
         length it does not depend on the sampling rate of the device.
         """
-        dense = self.resample(step=max(self._extent() / 400.0, 1e-9))
+        arc = sum(float(np.linalg.norm(np.diff(st, axis=0), axis=1).sum()) for st in self.strokes)
+        # ~4,000 points along the pen path however long the ink is: a step set by the
+        # extent alone would leave a long line of small letters a few points per letter
+        dense = self.resample(step=max(arc / 4000.0, self._extent() / 4000.0, 1e-9))
         ys = dense.points()[:, 1]
         if len(ys) < 2:
             return 1.0

@@ -25,13 +25,38 @@ def legibility(
     seed: int = typer.Option(0, "--seed"),
     output: Path | None = typer.Option(None, "-o", help="Write the report as JSON."),
     images: Path | None = typer.Option(None, "--images", help="Folder for the first 10 rendered lines of each side."),
+    judge: str = typer.Option("tesseract", "--judge", help="tesseract (the rendered image), recogniser (the strokes) or both."),
+    candidates: int | None = typer.Option(None, "--candidates", min=1, help="Draws per word ranked by the recogniser (default: write's)."),
 ) -> None:
-    """CER/WER of generated vs human lines under Tesseract, plus missing-word and trailing-gibberish rates."""
+    """CER/WER of generated vs human lines under Tesseract and/or the recogniser, plus missing-word and trailing-gibberish rates."""
     from inkstroke.eval.legibility import evaluate
     from inkstroke.io.container import atomic_write_bytes
 
     report = evaluate(data, n, str(model) if model else None, style, temperature, bias, seed, images,
-                      guidance, split)
+                      guidance, split, judge=judge, candidates=candidates)
+    text = json.dumps(report, indent=1)
+    if output:
+        atomic_write_bytes(output, lambda f: f.write(text.encode()))
+    typer.echo(text)
+
+
+@app.command("recognizer")
+def recognizer(
+    data: Path = typer.Option(..., "--data", help="UNIPEN .inks; its held-out writers are read."),
+    words: int = typer.Option(500, "--words", help="Number of single words."),
+    lines: int = typer.Option(100, "--lines", help="Number of text lines."),
+    split: str = typer.Option("test", "--split", help="Held-out writers: test (default) or valid."),
+    model: Path | None = typer.Option(None, "--model", help="Recogniser checkpoint (default: the shipped one)."),
+    seed: int = typer.Option(0, "--seed"),
+    no_tesseract: bool = typer.Option(False, "--no-tesseract", help="Skip the Tesseract comparison."),
+    output: Path | None = typer.Option(None, "-o", help="Write the report as JSON."),
+) -> None:
+    """CER/WER of the recogniser on held-out words and lines, next to Tesseract on the same inks."""
+    from inkstroke.eval.recognition import evaluate_recognizer
+    from inkstroke.io.container import atomic_write_bytes
+
+    report = evaluate_recognizer(data, words, lines, split, seed, str(model) if model else None,
+                                 tesseract=not no_tesseract)
     text = json.dumps(report, indent=1)
     if output:
         atomic_write_bytes(output, lambda f: f.write(text.encode()))

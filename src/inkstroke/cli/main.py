@@ -53,6 +53,7 @@ COMMANDS = [
     ("inkstroke.cli.serve", "serve", "serve"),
     ("inkstroke.cli.hanzi", "hanzi_train", "train-hanzi"),
     ("inkstroke.cli.recognize", "recognize", "recognize"),
+    ("inkstroke.cli.recognize", "train_recognizer", "train-recognizer"),
 ]
 
 for module, attr, name in SUBAPPS:

@@ -14,6 +14,7 @@ def write(
     style_text: str | None = typer.Option(None, "--style-text", help="What your style sample says, if the file does not record it."),
     temperature: float | None = typer.Option(None, "--temperature", help="Variety of the strokes (lower is neater; default: the model's tuned value)."),
     guidance: float | None = typer.Option(None, "--guidance", help="Classifier-free guidance: >0 follows the text more closely (default: tuned)."),
+    candidates: int | None = typer.Option(None, "--candidates", min=1, max=16, help="Draws per word; the one the recogniser reads best is kept (1: no ranking; default: tuned)."),
     bias: float = typer.Option(0.0, "--bias", help="Extra neatness: sharpens every choice (Graves-style bias)."),
     seed: int = typer.Option(0, "--seed", help="Same seed, same handwriting."),
     model: Path | None = typer.Option(None, "--model", help="A checkpoint of inkstroke train instead of the shipped model."),
@@ -34,6 +35,7 @@ def write(
 
     from inkstroke.errors import InkstrokeError
     from inkstroke.write.api import (
+        DEFAULT_CANDIDATES,
         DEFAULT_GUIDANCE,
         DEFAULT_TEMPERATURE,
         available_styles,
@@ -68,6 +70,7 @@ def write(
     doc = write_text(text, model=str(model) if model else None, style=style, style_text=style_text,
                      temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
                      guidance=DEFAULT_GUIDANCE if guidance is None else guidance, bias=bias, seed=seed, layout=layout,
-                     unsupported=unsupported, progress=sys.stderr.isatty())
+                     unsupported=unsupported, progress=sys.stderr.isatty(),
+                     candidates=DEFAULT_CANDIDATES if candidates is None else candidates)
     for p in save_document(doc, output, stroke_width=stroke_width, color=color):
         typer.echo(f"wrote {p}")

@@ -71,6 +71,7 @@ class JudgeResult:
     refs: list[str]
     hyps: list[str]
     extra: dict = field(default_factory=dict)
+    judge: str = "tesseract"
 
     @property
     def cer(self) -> float:
@@ -96,7 +97,8 @@ class JudgeResult:
         return {"substitutions": subs / n, "deletions": dels / n, "insertions": ins / n}
 
     def summary(self) -> dict:
-        return {"judge": "tesseract --psm 7", "set": self.name, "lines": len(self.refs),
+        judge = "tesseract --psm 7" if self.judge == "tesseract" else "inkstroke recogniser (strokes)"
+        return {"judge": judge, "set": self.name, "lines": len(self.refs),
                 "cer": round(self.cer, 4), "cer_case_insensitive": round(self.cer_nocase, 4),
                 "wer": round(self.wer, 4), **{k: round(v, 4) for k, v in self.error_kinds().items()},
                 **self.extra}
@@ -147,15 +149,31 @@ def reference_lines(data: str | Path, n: int = 100, split: str = "valid", seed: 
     return out
 
 
+def structural_rates(words: list[tuple[str, Ink]], text_tok) -> dict:
+    """Missing words and trailing gibberish among generated words."""
+    from inkstroke.write.api import _acceptable
+
+    missing = trailing = 0
+    for w, ink in words:
+        exp = text_tok.expected_width(w)
+        if ink.num_points < 2 or (ink.bounds()[2] - ink.bounds()[0]) < exp / 3:
+            missing += 1
+        elif not _acceptable(ink, exp):
+            trailing += 1
+    n = max(len(words), 1)
+    return {"missing_word_rate": round(missing / n, 4), "trailing_gibberish_rate": round(trailing / n, 4)}
+
+
 def generated_lines(texts: list[str], model: str | None = None, style: str | None = None,
                     temperature: float | None = None, bias: float = 0.0, seed: int = 0,
-                    guidance: float | None = None) -> tuple[list[Ink], dict]:
-    """One generated line per text, and the structural failure rates."""
+                    guidance: float | None = None, candidates: int | None = None) -> tuple[list[Ink], dict]:
+    """One generated line per text (exactly as ``write`` makes it), and the
+    structural failure rates: of the words as written, and of the raw model
+    (one draw, no retries, no ranking, no trimming: the model's own habits)."""
     from inkstroke.write.api import (
+        DEFAULT_CANDIDATES,
         DEFAULT_GUIDANCE,
         DEFAULT_TEMPERATURE,
-        _acceptable,
-        generate_words,
         load_generator,
         load_style,
         write,
@@ -164,49 +182,69 @@ def generated_lines(texts: list[str], model: str | None = None, style: str | Non
 
     temperature = DEFAULT_TEMPERATURE if temperature is None else temperature
     guidance = DEFAULT_GUIDANCE if guidance is None else guidance
+    candidates = DEFAULT_CANDIDATES if candidates is None else candidates
 
     gen = load_generator(model)
     wide = PageLayout(page=(5000.0, 60.0), margin=5.0)
-    lines = []
+    lines, written = [], []
     for k, t in enumerate(texts):
         doc = write(t, model=model, style=style, temperature=temperature, bias=bias, seed=seed + k,
-                    layout=wide, guidance=guidance)
+                    layout=wide, guidance=guidance, candidates=candidates)
         lines.append(doc.pages[0].copy(meta={}))
-    # structural rates on the words themselves (no retries, to see the raw model)
-    words = [w for t in texts for w in t.split()]
-    inks = generate_words(words, gen, load_style(style, model), temperature, bias, seed, retries=0,
-                          guidance=guidance)
-    missing = trailing = 0
-    for w, ink in zip(words, inks):
-        exp = gen.text_tok.expected_width(w)
-        if ink.num_points < 2 or (ink.bounds()[2] - ink.bounds()[0]) < exp / 3:
-            missing += 1
-        elif not _acceptable(ink, exp):
-            trailing += 1
-    return lines, {"words": len(words), "missing_word_rate": round(missing / max(len(words), 1), 4),
-                   "trailing_gibberish_rate": round(trailing / max(len(words), 1), 4)}
+        written.extend(doc.words)
+    words = [w for w, _ in written]
+    primer = load_style(style, model)
+    raw = [ink for a in range(0, len(words), 48)
+           for ink in gen.generate(words[a : a + 48], prime=primer, temperature=temperature, bias=bias,
+                                   seed=seed + a, guidance=guidance)]
+    raw_rates = structural_rates([(w, ink) for w, ink in zip(words, raw)], gen.text_tok)
+    return lines, {"words": len(words), **structural_rates(written, gen.text_tok),
+                   "raw_model": raw_rates}
+
+
+JUDGES = ("tesseract", "recogniser", "both")
+
+
+def recogniser_reads(inks: list[Ink], recognizer: str | None = None) -> list[str]:
+    """The shipped (or given) recogniser's reading of each ink, from the strokes."""
+    from inkstroke.recognize.api import load_recognizer_cached
+
+    return [normalise(r.text) for r in load_recognizer_cached(recognizer).read(inks)]
 
 
 def evaluate(data: str | Path, n: int = 100, model: str | None = None, style: str | None = None,
              temperature: float | None = None, bias: float = 0.0, seed: int = 0,
              save_images: str | Path | None = None, guidance: float | None = None,
-             split: str = "valid") -> dict:
+             split: str = "valid", judge: str = "tesseract", candidates: int | None = None,
+             recognizer: str | None = None) -> dict:
+    """Human and generated lines of the same texts, read by one judge or both."""
+    if judge not in JUDGES:
+        raise InkstrokeError(f"unknown judge {judge!r}; use one of {', '.join(JUDGES)}")
     humans = reference_lines(data, n, split=split, seed=seed)
     texts = [normalise(h.text or "") for h in humans]
-    human = JudgeResult("human UNIPEN lines (validation writers)", texts,
-                        read_lines([ocr_image(h.y_down()) for h in humans]))
-    gen_inks, rates = generated_lines(texts, model, style, temperature, bias, seed, guidance)
-    gen_images = [ocr_image(g) for g in gen_inks]
-    generated = JudgeResult("generated lines, same texts", texts, read_lines(gen_images), rates)
+    gen_inks, rates = generated_lines(texts, model, style, temperature, bias, seed, guidance, candidates)
+    report: dict = {}
+    judges = ["tesseract", "recogniser"] if judge == "both" else [judge]
+    for name in judges:
+        if name == "tesseract":
+            read = lambda inks: read_lines([ocr_image(i.y_down()) for i in inks])  # noqa: E731
+        else:
+            read = lambda inks: recogniser_reads(inks, recognizer)  # noqa: E731
+        human = JudgeResult("human UNIPEN lines (held-out writers)", texts, read(humans), judge=name)
+        generated = JudgeResult("generated lines, same texts", texts, read(gen_inks), rates, judge=name)
+        report[name] = {"human": human.summary(), "generated": generated.summary(),
+                        "examples": [{"text": t, "human_read": hr, "generated_read": gr}
+                                     for t, hr, gr in list(zip(texts, human.hyps, generated.hyps))[:10]]}
     if save_images:
         folder = Path(save_images)
         folder.mkdir(parents=True, exist_ok=True)
-        for k, (h, g) in enumerate(zip(humans[:10], gen_images[:10])):
+        for k, (h, g) in enumerate(zip(humans[:10], gen_inks[:10])):
             ocr_image(h.y_down()).save(folder / f"human-{k}.png")
-            g.save(folder / f"generated-{k}.png")
-    examples = [{"text": t, "human_read": hr, "generated_read": gr}
-                for t, hr, gr in list(zip(texts, human.hyps, generated.hyps))[:10]]
-    return {"human": human.summary(), "generated": generated.summary(), "examples": examples,
+            ocr_image(g).save(folder / f"generated-{k}.png")
+    first = report[judges[0]]
+    return {**({"human": first["human"], "generated": first["generated"], "examples": first["examples"]}
+               if len(judges) == 1 else {}),
+            "judges": report,
             "settings": {"n": n, "split": split, "temperature": temperature, "guidance": guidance,
-                         "bias": bias, "seed": seed, "style": style,
+                         "candidates": candidates, "bias": bias, "seed": seed, "style": style,
                          "model": model or "default", "render": "ink height 48 px, stroke 2.5 px"}}

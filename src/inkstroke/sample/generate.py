@@ -248,6 +248,58 @@ class Generator:
         for pos, pen, _ in self.steps([text], SampleOptions(**options), prime):
             yield float(pos[0, 0]), float(pos[0, 1]), bool(pen[0])
 
+    def stream_words(self, text: str, prime: tuple[Ink, str] | None = None, space: float = 0.9,
+                     **options) -> Iterator[tuple[float, float, bool]]:
+        """Yield (x, y, pen_up) of a line written as ``write`` writes it, word by
+        word, in reading order, as fast as the slowest word is decoded.
+
+        All words are decoded together, one batch step at a time. The word being
+        shown streams live; the words after it are already (partly) written by
+        the time it ends, so they follow at once, each set ``space`` body heights
+        after the one before and moved onto the first word's baseline (the median
+        height of a word's points plus half a body height: each word of the
+        training data starts at its own first point, not on a common line).
+        """
+        words = self.check_text(text).split()
+        bufs: list[list[tuple[float, float, bool]]] = [[] for _ in words]
+        done = [False] * len(words)
+        cur, sent = 0, 0
+        x_off = dx = dy = 0.0
+        base: float | None = None
+
+        def baseline(points) -> float:
+            return float(np.median([p[1] for p in points])) + 0.5 if points else 0.0
+
+        def drain() -> Iterator[tuple[float, float, bool]]:
+            nonlocal cur, sent, x_off, dx, dy, base
+            while cur < len(words):
+                pts = bufs[cur]
+                for k in range(sent, len(pts)):
+                    x, y, up = pts[k]
+                    yield x + dx, y + dy, bool(up or k == 0)
+                sent = len(pts)
+                if not done[cur]:
+                    return
+                if pts:
+                    if base is None:
+                        base = baseline(pts)
+                    x_off = max(p[0] for p in pts) + dx + space
+                cur, sent = cur + 1, 0
+                if cur < len(words):
+                    dx = x_off - min((p[0] for p in bufs[cur]), default=0.0)
+                    dy = 0.0 if base is None else base - baseline(bufs[cur])
+
+        for pos, pen, alive in self.steps(words, SampleOptions(**options), prime):
+            p, q, a = pos.cpu().numpy(), pen.cpu().numpy(), alive.cpu().numpy()
+            for k in range(len(words)):
+                if a[k]:
+                    bufs[k].append((float(p[k, 0]), float(p[k, 1]), bool(q[k])))
+                else:
+                    done[k] = True
+            yield from drain()
+        done = [True] * len(words)
+        yield from drain()
+
 
 def _to_ink(points: list[np.ndarray], pens: list[int], text: str) -> Ink:
     strokes: list[list[np.ndarray]] = []

@@ -475,8 +475,8 @@ def create_app(cfg: StudioConfig) -> FastAPI:
             }
 
             def make():
-                return gen.stream(text, prime=primer, temperature=temperature, bias=bias, seed=seed,
-                                  guidance=DEFAULT_GUIDANCE)
+                return gen.stream_words(text, prime=primer, temperature=temperature, bias=bias, seed=seed,
+                                        guidance=DEFAULT_GUIDANCE)
 
         studio.take_slot()
         job = PointStream(make, studio.slots, cfg.stream_timeout, start)

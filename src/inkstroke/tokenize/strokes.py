@@ -137,7 +137,11 @@ class StrokeTokenizer:
     @staticmethod
     def prepare(ink: Ink, step: float, rdp: float) -> Ink:
         """Normalise (y down, body height 1), resample and simplify an ink."""
-        ink = ink.normalized(1.0).resample(step)
+        ink = ink.normalized(1.0)
+        arc = sum(float(np.linalg.norm(np.diff(s, axis=0), axis=1).sum()) for s in ink.strokes)
+        if arc / step > 1_000_000:
+            raise InkstrokeError(f"ink too long to tokenize ({arc:.0f} body heights of pen path)")
+        ink = ink.resample(step)
         ink = ink.simplify(rdp) if rdp > 0 else ink
         # a dot becomes a zero-length drawn move, unlike the waypoints of a split jump
         return ink.copy(strokes=[s if len(s) > 1 else np.vstack([s, s]) for s in ink.strokes],

@@ -30,7 +30,10 @@ def is_single_line(ink, max_rows: float = 1.6) -> bool:
 
 def prepare_tokens(data: str | Path, out: str | Path, n_bins: int = 24, step: float = 0.12,
                    rdp: float = 0.02, max_steps: int = 400, max_chars: int = 40,
-                   limit: int | None = None, seed: int = 0, progress: bool = True) -> TokenCache:
+                   limit: int | None = None, seed: int = 0, progress: bool = True,
+                   stroke_tok: StrokeTokenizer | None = None) -> TokenCache:
+    """Tokenize ``data``; with ``stroke_tok`` given (a generator's), its bins are
+    reused instead of fitted, so another model can speak the same token language."""
     ds = InkDataset(data)
     rng = np.random.default_rng(seed)
     chosen = [i for i, r in enumerate(ds.records)
@@ -40,9 +43,10 @@ def prepare_tokens(data: str | Path, out: str | Path, n_bins: int = 24, step: fl
     if not chosen:
         raise InkstrokeError(f"{data}: no labelled inks to train on")
     train_ids = [i for i in chosen if ds.records[i].get("split") == "train"] or chosen
-    fit_ids = rng.choice(train_ids, size=min(3000, len(train_ids)), replace=False)
-    fit_inks = [ink for ink in (ds[int(i)] for i in fit_ids) if ink.num_points > 1 and is_single_line(ink)]
-    stroke_tok = StrokeTokenizer.fit(fit_inks, n_bins, step, rdp)
+    if stroke_tok is None:
+        fit_ids = rng.choice(train_ids, size=min(3000, len(train_ids)), replace=False)
+        fit_inks = [ink for ink in (ds[int(i)] for i in fit_ids) if ink.num_points > 1 and is_single_line(ink)]
+        stroke_tok = StrokeTokenizer.fit(fit_inks, n_bins, step, rdp)
 
     text_tok = TextTokenizer()
 

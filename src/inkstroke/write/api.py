@@ -33,6 +33,7 @@ MAX_TEXT = 20_000  # characters per call
 # chosen on test-split texts with scripts/tune_sampling.py (see the model card)
 DEFAULT_TEMPERATURE = 0.6
 DEFAULT_GUIDANCE = 2.0
+DEFAULT_CANDIDATES = 4  # draws per word, ranked by the recogniser (1: no ranking)
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Document:
     pages: list[Ink]
     text: str
     settings: dict = field(default_factory=dict)
+    words: list[tuple[str, Ink]] = field(default_factory=list)  # each generated word (normalised units)
 
 
 @lru_cache(maxsize=4)
@@ -149,21 +151,34 @@ def _trim(ink: Ink, expected_width: float) -> Ink:
 
 
 def generate_words(words: list[str], gen, primer, temperature: float, bias: float, seed: int,
-                   batch: int = 48, retries: int = 2, progress=None, guidance: float = 0.0) -> list[Ink]:
-    """One ink per word (normalised units), batched by length for speed."""
+                   batch: int = 48, retries: int = 2, progress=None, guidance: float = 0.0,
+                   candidates: int = 1, ranker=None) -> list[Ink]:
+    """One ink per word (normalised units), batched by length for speed.
+
+    With ``candidates`` > 1 and a ``ranker`` (a :class:`~inkstroke.recognize.api.Recognizer`),
+    each word is drawn that many times and the draw the recogniser reads most
+    surely as the word is kept (sample-and-rank)."""
     order = sorted(range(len(words)), key=lambda i: len(words[i]))
+    n = max(1, candidates) if ranker is not None else 1
     out: list[Ink | None] = [None] * len(words)
-    for a in range(0, len(order), batch):
-        chunk = order[a : a + batch]
+    for a in range(0, len(order), max(1, batch // n)):
+        chunk = order[a : a + max(1, batch // n)]
         todo = chunk
         for attempt in range(retries + 1):
-            inks = gen.generate([words[i] for i in todo], prime=primer, temperature=temperature,
+            asked = [i for i in todo for _ in range(n)]
+            inks = gen.generate([words[i] for i in asked], prime=primer, temperature=temperature,
                                 bias=bias, seed=seed + 7919 * attempt + a, guidance=guidance)
+            widths = [gen.text_tok.expected_width(words[i]) for i in asked]
+            ok = np.array([_acceptable(ink, w) for ink, w in zip(inks, widths)])
+            score = ok.astype(float)
+            if n > 1:
+                read = ranker.score([_trim(ink, w) for ink, w in zip(inks, widths)], [words[i] for i in asked])
+                score = np.where(ok, read, -np.inf)
             again = []
-            for i, ink in zip(todo, inks):
-                width = gen.text_tok.expected_width(words[i])
-                if _acceptable(ink, width) or attempt == retries:
-                    out[i] = _trim(ink, width)
+            for k, i in enumerate(todo):
+                best = k * n + int(np.argmax(score[k * n : (k + 1) * n]))
+                if ok[best] or attempt == retries:
+                    out[i] = _trim(inks[best], widths[best])
                 else:
                     again.append(i)
             if not again:
@@ -177,7 +192,8 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
 def write(text: str, *, model: str | None = None, style: str | None = None, style_text: str | None = None,
           temperature: float = DEFAULT_TEMPERATURE, bias: float = 0.0, seed: int = 0,
           layout: PageLayout | None = None, unsupported: str = "error", progress: bool = False,
-          guidance: float = DEFAULT_GUIDANCE) -> Document:
+          guidance: float = DEFAULT_GUIDANCE, candidates: int = DEFAULT_CANDIDATES,
+          recognizer: str | None = None) -> Document:
     """Write ``text`` as handwriting laid out on pages; see the module docstring."""
     layout = layout or PageLayout()
     layout.check()
@@ -185,6 +201,13 @@ def write(text: str, *, model: str | None = None, style: str | None = None, styl
     supported = set(gen.text_tok.vocab[2:])
     text = prepare_text(text, supported, unsupported)
     primer = load_style(style, model, style_text)
+    if candidates < 1:
+        raise InkstrokeError(f"candidates must be at least 1, got {candidates}")
+    ranker = None
+    if candidates > 1:
+        from inkstroke.recognize.api import load_recognizer_cached
+
+        ranker = load_recognizer_cached(recognizer)
     paragraphs = [p.split() for p in text.split("\n")]
     words = [piece for p in paragraphs for w in p for piece in _pieces(w)]
     from rich.progress import Progress
@@ -192,7 +215,8 @@ def write(text: str, *, model: str | None = None, style: str | None = None, styl
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("writing", total=len(words))
         inks = generate_words(words, gen, primer, temperature, bias, seed,
-                              progress=lambda n: bar.advance(task, n), guidance=guidance)
+                              progress=lambda n: bar.advance(task, n), guidance=guidance,
+                              candidates=candidates, ranker=ranker)
     # scale to millimetres and measure
     scale = layout.x_height
     placed_inks, widths, k = [], [], 0
@@ -220,9 +244,10 @@ def write(text: str, *, model: str | None = None, style: str | None = None, styl
     pages = [Ink(s, text=None, units="mm", y_axis="down", source="inkstroke.write",
                  meta={"page_mm": list(size), "page": i + 1}) for i, s in enumerate(strokes)]
     pages[0].text = text
-    settings = {"temperature": temperature, "bias": bias, "guidance": guidance, "seed": seed, "style": style,
+    settings = {"temperature": temperature, "bias": bias, "guidance": guidance, "candidates": candidates,
+                "seed": seed, "style": style,
                 "model": str(model or "default"), "x_height_mm": layout.x_height}
-    return Document(pages, text, settings)
+    return Document(pages, text, settings, list(zip(words, inks)))
 
 
 def page_paths(path: Path, n: int) -> list[Path]:
