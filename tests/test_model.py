@@ -128,7 +128,7 @@ def test_kv_cached_incremental_decoding_matches_the_full_pass(cache, window):
     assert torch.allclose(inc, full, atol=1e-5)
     tgt = batch["targets"]
     assert torch.allclose(m(batch)["dx"], m.head_logits(full, tgt[..., 2], tgt[..., 0])["dx"], atol=1e-5)
-    assert c[0]["self"]["k"].shape[2] == prev.shape[1]  # the prefix was never recomputed
+    assert c[0]["self"]["n"] == prev.shape[1]  # the prefix was never recomputed
     tgt = batch["targets"]
     a, b = m.head_logits(full, tgt[..., 2], tgt[..., 0]), m.head_logits(inc, tgt[..., 2], tgt[..., 0])
     assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)

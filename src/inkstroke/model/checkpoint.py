@@ -34,8 +34,9 @@ def hardware() -> dict:
             "platform": platform.platform()}
 
 
-def save_checkpoint(run_dir: str | Path, model: HandwritingModel, stroke_tok: StrokeTokenizer,
-                    text_tok: TextTokenizer, info: dict) -> None:
+def write_run(run_dir: str | Path, model: torch.nn.Module, meta: dict) -> None:
+    """Weights, then metadata, each written atomically: a reader sees the old
+    checkpoint or the new one, never half of one."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -45,15 +46,12 @@ def save_checkpoint(run_dir: str | Path, model: HandwritingModel, stroke_tok: St
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)
     os.replace(tmp, run_dir / WEIGHTS)
-    meta = {"kind": "inkstroke-handwriting-model", "version": 1, "model": model.cfg.to_dict(),
-            "stroke_tokenizer": stroke_tok.to_dict(), "text_tokenizer": text_tok.to_dict(),
-            "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "hardware": hardware(), **info}
+    meta = {**meta, "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "hardware": hardware()}
     atomic_write_bytes(run_dir / META, lambda f: f.write(json.dumps(meta, indent=1).encode()))
 
 
-def load_checkpoint(path: str | Path, device: str = "cpu"):
-    """(model in eval mode, stroke tokenizer, text tokenizer, metadata) from a
-    checkpoint folder or its ``checkpoint.json``; every mismatch is an error."""
+def read_meta(path: str | Path, kind: str, what: str) -> tuple[Path, dict]:
+    """(run folder, metadata) of a checkpoint folder or its JSON, checked to be ``kind``."""
     path = Path(path)
     run_dir = path.parent if path.is_file() else path
     meta_path = run_dir / META
@@ -63,8 +61,37 @@ def load_checkpoint(path: str | Path, device: str = "cpu"):
         meta = json.loads(meta_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise InkstrokeError(f"{meta_path}: corrupt checkpoint metadata ({e})") from None
-    if meta.get("kind") != "inkstroke-handwriting-model":
-        raise InkstrokeError(f"{meta_path}: not a handwriting model checkpoint")
+    if meta.get("kind") != kind:
+        raise InkstrokeError(f"{meta_path}: not a {what} checkpoint")
+    return run_dir, meta
+
+
+def read_weights(run_dir: Path, model: torch.nn.Module, device: str = "cpu") -> torch.nn.Module:
+    """Load ``model.safetensors`` into ``model`` (strict), as one clear error if it does not fit."""
+    try:
+        state = load_file(str(run_dir / WEIGHTS), device=device)
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise InkstrokeError(f"{run_dir / WEIGHTS}: corrupt or missing weights ({e})") from None
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        first = str(e).splitlines()[0]
+        raise InkstrokeError(f"{run_dir / WEIGHTS}: weights do not fit the config ({first})") from None
+    return model.to(device).eval()
+
+
+def save_checkpoint(run_dir: str | Path, model: HandwritingModel, stroke_tok: StrokeTokenizer,
+                    text_tok: TextTokenizer, info: dict) -> None:
+    write_run(run_dir, model, {"kind": "inkstroke-handwriting-model", "version": 1, "model": model.cfg.to_dict(),
+                               "stroke_tokenizer": stroke_tok.to_dict(), "text_tokenizer": text_tok.to_dict(),
+                               **info})
+
+
+def load_checkpoint(path: str | Path, device: str = "cpu"):
+    """(model in eval mode, stroke tokenizer, text tokenizer, metadata) from a
+    checkpoint folder or its ``checkpoint.json``; every mismatch is an error."""
+    run_dir, meta = read_meta(path, "inkstroke-handwriting-model", "handwriting model")
+    meta_path = run_dir / META
     try:
         cfg = ModelConfig(**meta["model"])
     except (KeyError, TypeError) as e:
@@ -77,15 +104,4 @@ def load_checkpoint(path: str | Path, device: str = "cpu"):
     if len(text_tok) != cfg.n_text:
         raise InkstrokeError(f"{meta_path}: text vocabulary has {len(text_tok)} symbols but the "
                              f"model expects {cfg.n_text} (mismatched checkpoint)")
-    try:
-        state = load_file(str(run_dir / WEIGHTS), device=device)
-    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise InkstrokeError(f"{run_dir / WEIGHTS}: corrupt or missing weights ({e})") from None
-    model = HandwritingModel(cfg)
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        first = str(e).splitlines()[0]
-        raise InkstrokeError(f"{run_dir / WEIGHTS}: weights do not fit the config ({first})") from None
-    model.to(device).eval()
-    return model, stroke_tok, text_tok, meta
+    return read_weights(run_dir, HandwritingModel(cfg), device), stroke_tok, text_tok, meta

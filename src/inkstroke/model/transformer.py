@@ -97,6 +97,25 @@ class Attention(nn.Module):
         b, t, _ = x.shape
         return x.view(b, t, self.h, self.d // self.h).transpose(1, 2)
 
+    @staticmethod
+    def _append(cache: dict, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values so far plus the new ones. The cache is a buffer that
+        doubles when full, so a step costs a copy of the new entries only, not
+        of the whole history (concatenating every step made long sequences
+        quadratic in memory traffic)."""
+        n, t = cache["n"], k.shape[2]
+        if n + t > cache["k"].shape[2]:
+            size = max(2 * cache["k"].shape[2], n + t)
+            for name in ("k", "v"):
+                old = cache[name]
+                buf = old.new_empty(old.shape[0], old.shape[1], size, old.shape[3])
+                buf[:, :, :n] = old[:, :, :n]
+                cache[name] = buf
+        cache["k"][:, :, n : n + t] = k
+        cache["v"][:, :, n : n + t] = v
+        cache["n"] = n + t
+        return cache["k"][:, :, : n + t], cache["v"][:, :, : n + t]
+
     def forward(self, x, source, mask=None, causal=False, cache=None, want_weights=False):
         """``mask``: (B, S) True where the source may be attended to.
         ``cache``: a dict that holds keys/values across calls (incremental decoding)."""
@@ -105,11 +124,10 @@ class Attention(nn.Module):
             k, v = cache["k"], cache["v"]
         else:
             k, v = (self.split(t) for t in self.kv(source).chunk(2, dim=-1))
-            if cache is not None:
-                if not self.cross and "k" in cache:
-                    k = torch.cat([cache["k"], k], dim=2)
-                    v = torch.cat([cache["v"], v], dim=2)
-                cache["k"], cache["v"] = k, v
+            if cache is not None and not self.cross and "k" in cache:
+                k, v = self._append(cache, k, v)
+            elif cache is not None:
+                cache["k"], cache["v"], cache["n"] = k, v, k.shape[2]
         bias = None
         if mask is not None:
             bias = torch.zeros(mask.shape, dtype=q.dtype, device=q.device)

@@ -40,6 +40,10 @@ class Reading:
 class Recognizer:
     def __init__(self, model: RecognizerModel, stroke_tok, text_tok, meta: dict):
         self.model, self.stroke_tok, self.text_tok, self.meta = model, stroke_tok, text_tok, meta
+        # Most training inks are single words, so the model is shy of spaces; a log-probability
+        # bonus for the space, tuned on validation writers (scripts/tune_space_bonus.py), corrects
+        # that prior when reading. Scoring a given text is left exact.
+        self.space_bonus = float(meta.get("decode", {}).get("space_bonus", 0.0))
 
     @classmethod
     def from_checkpoint(cls, path: str | Path | None = None) -> Recognizer:
@@ -79,6 +83,8 @@ class Recognizer:
         for a in range(0, len(inks), batch):
             steps = [self.tokens(ink) for ink in inks[a : a + batch]]
             logp, frames = self._logp(steps)
+            if self.space_bonus:
+                logp[..., self.text_tok.index[" "]] += self.space_bonus
             if nbest <= 1:
                 texts = greedy_decode(logp, frames, self.text_tok)
                 out.extend(Reading(t, [(t, float("nan"))]) for t in texts)

@@ -16,15 +16,9 @@ from inkstroke.tokenize.text import TextTokenizer
 
 def cer(hyp: str, ref: str) -> float:
     """Character error rate: Levenshtein distance over the reference length."""
-    if not ref:
-        return float(len(hyp) > 0)
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i]
-        for j, h in enumerate(hyp, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h)))
-        prev = cur
-    return prev[-1] / len(ref)
+    from inkstroke.eval.legibility import levenshtein
+
+    return levenshtein(ref, hyp) / len(ref) if ref else float(len(hyp) > 0)
 
 
 def greedy_decode(logp: torch.Tensor, frames: torch.Tensor, text_tok: TextTokenizer) -> list[str]:

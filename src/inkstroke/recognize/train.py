@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from inkstroke.recognize.checkpoint import load_recognizer, save_recognizer
 from inkstroke.recognize.decode import cer, greedy_decode
 from inkstroke.recognize.model import RecognizerConfig, RecognizerModel, collate_steps
 from inkstroke.train.data import TokenCache, bucketed_batches
+from inkstroke.train.loop import read_toml
 
 
 @dataclass
@@ -43,14 +43,7 @@ class RecognizerTrainConfig:
 
 
 def load_recognizer_config(path: str | Path | None) -> RecognizerTrainConfig:
-    raw: dict = {}
-    if path is not None:
-        try:
-            raw = tomllib.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise InkstrokeError(f"{path}: no such config file") from None
-        except tomllib.TOMLDecodeError as e:
-            raise InkstrokeError(f"{path}: invalid TOML ({e})") from None
+    raw = read_toml(path)
     model_raw = raw.pop("model", {})
     unknown = set(raw) - {f.name for f in fields(RecognizerTrainConfig)}
     unknown |= {f"model.{k}" for k in set(model_raw) - {f.name for f in fields(RecognizerConfig)}}

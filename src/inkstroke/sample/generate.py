@@ -206,7 +206,10 @@ class Generator:
         cur = pos[:b, -1].clone()
         all_prev, all_pos = prev, pos
         both = (lambda x: torch.cat([x, x])) if rows > b else (lambda x: x)  # noqa: E731
-        alive = torch.ones(b, dtype=torch.bool, device=dev)
+        # ``act``: the sequences still being decoded (indices into the batch). Finished ones
+        # leave the batch, with their rows of every cache, so that a batch of words of mixed
+        # lengths costs what its live words need, not the longest word times the batch.
+        act = torch.arange(b, device=dev)
         passed_end = torch.zeros(b, dtype=torch.bool, device=dev)
         for _ in range(cap):
             step, delta, pen, end_p = self._sample_step(h, opts, gen)
@@ -214,12 +217,28 @@ class Generator:
             # past the last character and lifting the pen: the text is done
             passed_end |= cur[:, 0] > last_char_x + 0.5
             stop |= passed_end & (pen == 1)
-            if not opts.run_to_cap:
-                alive = alive & ~stop
+            alive = torch.ones_like(stop) if opts.run_to_cap else ~stop
             if not alive.any():
                 break
             cur = cur + delta * alive[:, None]
-            yield cur - offset, pen, alive
+            full_pos = torch.zeros(b, 2, device=dev)
+            full_pen = torch.zeros(b, dtype=pen.dtype, device=dev)
+            full_alive = torch.zeros(b, dtype=torch.bool, device=dev)
+            full_pos[act], full_pen[act], full_alive[act] = cur - offset, pen, alive
+            yield full_pos, full_pen, full_alive
+            if not alive.all():
+                keep = alive.nonzero().squeeze(1)
+                keep_rows = keep if rows == b else torch.cat([keep, keep + len(alive)])
+                act, cur, offset, step = act[keep], cur[keep], offset[keep], step[keep]
+                last_char_x, passed_end = last_char_x[keep], passed_end[keep]
+                memory, mmask = memory[keep_rows], mmask[keep_rows]
+                text = tuple(c[keep_rows] for c in text)
+                all_prev, all_pos = all_prev[keep_rows], all_pos[keep_rows]
+                for layer in cache or []:
+                    for part in layer.values():
+                        for name in ("k", "v"):
+                            if name in part:
+                                part[name] = part[name][keep_rows]
             row = both(step.float())[:, None]
             if opts.use_cache:
                 h = m.embed_steps(row, both(cur)[:, None], start=t, text=text)

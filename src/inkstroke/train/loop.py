@@ -49,16 +49,21 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
 
 
+def read_toml(path: str | Path | None) -> dict:
+    """A config file's table ({} for no file), or one clear error."""
+    if path is None:
+        return {}
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise InkstrokeError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise InkstrokeError(f"{path}: invalid TOML ({e})") from None
+
+
 def load_config(path: str | Path | None, overrides: dict | None = None) -> TrainConfig:
     """A TOML file (top-level training keys, a ``[model]`` table) plus overrides."""
-    raw: dict = {}
-    if path is not None:
-        try:
-            raw = tomllib.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise InkstrokeError(f"{path}: no such config file") from None
-        except tomllib.TOMLDecodeError as e:
-            raise InkstrokeError(f"{path}: invalid TOML ({e})") from None
+    raw = read_toml(path)
     raw.update(overrides or {})
     model_raw = raw.pop("model", {})
     known = {f.name for f in fields(TrainConfig)} - {"model"}
