@@ -25,6 +25,7 @@ from inkstroke.tokenize.strokes import StrokeTokenizer
 from inkstroke.tokenize.text import TextTokenizer, normalise_text
 from inkstroke.train.data import char_positions
 
+WORD_SPACE = 0.9  # body heights between streamed words (write's default word spacing)
 MAX_TEXT = 400  # characters per generated sequence; longer text is laid out in pieces
 
 
@@ -267,7 +268,7 @@ class Generator:
         for pos, pen, _ in self.steps([text], SampleOptions(**options), prime):
             yield float(pos[0, 0]), float(pos[0, 1]), bool(pen[0])
 
-    def stream_words(self, text: str, prime: tuple[Ink, str] | None = None, space: float = 0.9,
+    def stream_words(self, text: str, prime: tuple[Ink, str] | None = None, space: float = WORD_SPACE,
                      **options) -> Iterator[tuple[float, float, bool]]:
         """Yield (x, y, pen_up) of a line written as ``write`` writes it, word by
         word, in reading order, as fast as the slowest word is decoded.

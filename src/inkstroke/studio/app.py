@@ -31,6 +31,7 @@ from starlette.background import BackgroundTask
 
 from inkstroke.errors import InkstrokeError
 from inkstroke.ink import Ink
+from inkstroke.sample.generate import WORD_SPACE
 from inkstroke.studio import outputs
 from inkstroke.studio.db import SampleStore, StoreError
 from inkstroke.studio.streams import PointStream, Slots, Writers
@@ -466,7 +467,9 @@ def create_app(cfg: StudioConfig) -> FastAPI:
             gen = studio.generator()
             text = gen.check_text(studio.check_text(text, cfg.max_text))
             primer = studio.primer(style)
-            width = float(gen.text_tok.expected_width(text))
+            # streamed words are set WORD_SPACE apart, wider than a written space
+            gaps = len(text.split()) - 1
+            width = float(gen.text_tok.expected_width(text)) + gaps * (WORD_SPACE - gen.text_tok.char_width(" "))
             start = {
                 "mode": "handwriting",
                 "text": text,
