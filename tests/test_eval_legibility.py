@@ -121,3 +121,18 @@ def test_eval_command_without_tesseract_or_data_fails_cleanly(tmp_path, capsys):
     assert main(["eval", "legibility", "--data", str(tmp_path / "none.inks"), "-n", "2"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "none.inks" in err
+
+
+@needs_tesseract
+def test_both_judges_read_the_same_lines(line_data, tiny_run, tmp_path):
+    out = tmp_path / "both.json"
+    assert main(["eval", "legibility", "--data", str(line_data), "-n", "2", "--model", str(tiny_run),
+                 "--judge", "both", "--candidates", "1", "-o", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert set(report["judges"]) == {"tesseract", "recogniser"}
+    assert report["human"] == report["judges"]["tesseract"]["human"]
+    rec = report["judges"]["recogniser"]
+    assert rec["human"]["judge"].startswith("inkstroke recogniser") and rec["generated"]["lines"] == 2
+    # the same texts under both judges
+    assert [e["text"] for e in rec["examples"]] == [e["text"] for e in report["examples"]]
+    assert main(["eval", "legibility", "--data", str(line_data), "-n", "2", "--judge", "ocr"]) == 2

@@ -203,3 +203,13 @@ def test_shipped_recognizer_reads_real_handwriting(words):
     right = rec.score(inks[:10], [ink.text for ink in inks[:10]])
     wrong = rec.score(inks[:10], ["zzqx" for _ in inks[:10]])
     assert (right > wrong).all()
+
+
+def test_usage_errors_exit_2_without_a_traceback(capsys, tmp_path):
+    out = tmp_path / "x.svg"
+    for argv in (["recognize", "x.json", "--nbest", "99"], ["write", "hi", "-o", str(out), "--candidates", "0"],
+                 ["write", "hi", "-o", str(out), "--no-such-option"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and "Error:" in err
+    assert not out.exists()

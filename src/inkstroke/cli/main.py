@@ -84,13 +84,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except SystemExit as e:
         return int(e.code or 0)
-    except Exception as e:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
+    except Exception as e:  # usage errors carry their own exit code (2)
+        # Typer ≥ 0.2x raises its vendored copy of click's exceptions, older ones click's own:
+        # recognise them by what they do, not by which module defines them.
+        if callable(getattr(e, "show", None)) and isinstance(getattr(e, "exit_code", None), int):
             e.show()
             return e.exit_code
-        if isinstance(e, click.exceptions.Abort):
+        if type(e).__name__ == "Abort":
             return 1
         raise
     # without standalone mode, click returns the code of a typer.Exit instead of exiting

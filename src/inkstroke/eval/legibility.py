@@ -226,10 +226,11 @@ def evaluate(data: str | Path, n: int = 100, model: str | None = None, style: st
     report: dict = {}
     judges = ["tesseract", "recogniser"] if judge == "both" else [judge]
     for name in judges:
-        if name == "tesseract":
-            read = lambda inks: read_lines([ocr_image(i.y_down()) for i in inks])  # noqa: E731
-        else:
-            read = lambda inks: recogniser_reads(inks, recognizer)  # noqa: E731
+        def read(inks: list[Ink], name: str = name) -> list[str]:
+            if name == "tesseract":
+                return read_lines([ocr_image(i.y_down()) for i in inks])
+            return recogniser_reads(inks, recognizer)
+
         human = JudgeResult("human UNIPEN lines (held-out writers)", texts, read(humans), judge=name)
         generated = JudgeResult("generated lines, same texts", texts, read(gen_inks), rates, judge=name)
         report[name] = {"human": human.summary(), "generated": generated.summary(),
@@ -241,10 +242,8 @@ def evaluate(data: str | Path, n: int = 100, model: str | None = None, style: st
         for k, (h, g) in enumerate(zip(humans[:10], gen_inks[:10])):
             ocr_image(h.y_down()).save(folder / f"human-{k}.png")
             ocr_image(g).save(folder / f"generated-{k}.png")
-    first = report[judges[0]]
-    return {**({"human": first["human"], "generated": first["generated"], "examples": first["examples"]}
-               if len(judges) == 1 else {}),
-            "judges": report,
+    # the first judge's figures at the top (Tesseract's with both), every judge's under "judges"
+    return {**report[judges[0]], "judges": report,
             "settings": {"n": n, "split": split, "temperature": temperature, "guidance": guidance,
                          "candidates": candidates, "bias": bias, "seed": seed, "style": style,
                          "model": model or "default", "render": "ink height 48 px, stroke 2.5 px"}}
