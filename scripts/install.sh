@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 APT=(tesseract-ocr zinnia-utils tegaki-zinnia-simplified-chinese tegaki-zinnia-japanese
-     fonts-arphic-gkai00mp fonts-arphic-ukai fonts-ipafont-mincho fonts-dejavu-core
+     fonts-arphic-gkai00mp fonts-arphic-ukai fonts-ipafont-mincho fonts-ipafont-gothic fonts-dejavu-core
      chromium)
 missing=()
 for p in "${APT[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

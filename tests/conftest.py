@@ -121,3 +121,14 @@ def tiny_recognizer(tmp_path_factory, token_cache) -> Path:
                                 model=RecognizerConfig(d_model=48, n_head=2, n_layers=1, d_ff=96))
     train_recognizer(token_cache, cfg, run, quiet=True)
     return run
+
+
+@pytest.fixture(scope="session")
+def small_hanzi():
+    """A hanzi dataset of four characters (永十口說) built from the fixtures' stroke data."""
+    from inkstroke.hanzi import data
+
+    for font in (data.GKAI, data.UKAI):
+        if not font.is_file():
+            pytest.skip(f"{font} is not installed")
+    return data.build_dataset(Path(__file__).parent / "fixtures" / "hanzi", chars=["永", "十", "口", "說"])

@@ -124,3 +124,15 @@ def test_eval_command_reports_both_judgements(tmp_path):
     assert report["reference"]["top1"] == 1.0 and 0 <= report["generated"]["top1"] <= 1
     assert set(report["agreement"]) == {"count", "order_exact", "order_pairs"}
     assert json.loads(result.output) == report
+
+
+def test_write_command_lays_out_columns(tmp_path):
+    from inkstroke.cli.main import main
+
+    out = tmp_path / "cols.png"
+    assert main(["write", "永字八法", "--script", "hanzi", "--columns", "--per-line", "2", "-o", str(out)]) == 0
+    h, w = iio.imread(out).shape[:2]
+    assert 0.8 < h / w < 1.25  # two columns of two
+    assert main(["write", "永字八法", "--script", "hanzi", "-o", str(tmp_path / "rows.png")]) == 0
+    h, w = iio.imread(tmp_path / "rows.png").shape[:2]
+    assert w > 2 * h  # one row of four

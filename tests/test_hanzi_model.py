@@ -104,3 +104,16 @@ def test_checkpoint_round_trip_and_clear_errors(tmp_path):
     config.write_text("{")
     with pytest.raises(InkstrokeError, match="corrupt"):
         load_writer(tmp_path / "ck")
+
+
+def test_cached_steps_match_the_full_decoder():
+    torch.manual_seed(0)
+    model = HanziWriter(HanziConfig(**TINY)).eval()
+    batch = toy_batch(3)
+    memory = model.encode(batch["images"])
+    full = model.decode(memory, batch["strokes"])
+    cache = model.new_cache()
+    with torch.no_grad():
+        steps = [model.decode_step(memory, batch["strokes"][:, t - 1] if t else None, t, cache)
+                 for t in range(4)]
+    torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=1e-5, rtol=1e-4)

@@ -13,7 +13,7 @@ from inkstroke.io import read_ink
 from inkstroke.io.jsonink import read_json, write_json
 from inkstroke.model.checkpoint import WEIGHTS
 from inkstroke.sample.generate import MAX_TEXT, _filter
-from inkstroke.sample.inspect import attention_maps, diagonality
+from inkstroke.sample.inspect import attention_maps, diagonality, head_diagonality
 
 torch.set_num_threads(1)  # two cores, shared: more threads only contend
 
@@ -126,7 +126,8 @@ def test_the_installed_command_reports_a_corrupt_checkpoint_in_one_line(tiny_run
 def test_attention_command_writes_a_heatmap(tiny_run, tmp_path, capsys):
     out = tmp_path / "heat.png"
     assert main(["attention", "--checkpoint", str(tiny_run), "--text", "hello", "-o", str(out)]) == 0
-    assert "diagonality" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "diagonality" in printed and "layer 1: head 0" in printed
     with Image.open(out) as img:
         assert img.format == "PNG" and img.width > 100 and img.height > 100
     assert [p.name for p in tmp_path.iterdir()] == ["heat.png"]
@@ -144,6 +145,13 @@ def test_attention_maps(tiny_generator):
     assert diagonality(walk) == pytest.approx(1.0)
     assert diagonality(walk[:, :, ::-1]) == pytest.approx(-1.0)
     assert np.isnan(diagonality(walk[:, :, :2]))  # too short to tell
+    # one diagonal head among heads that look elsewhere: the average hides it, the table does not
+    mixed = np.zeros((2, 3, 10, 10))
+    mixed[:, :, :, 0] = 1
+    mixed[1, 2] = walk[0, 0]
+    rho = head_diagonality(mixed)
+    assert rho.shape == (2, 3) and rho[1, 2] == pytest.approx(1.0)
+    assert np.isnan(rho[0]).all() and np.isnan(diagonality(mixed))
 
 
 # ---------------------------------------------------------------- generator

@@ -187,9 +187,14 @@ def hanzi_train(
     lr: float = typer.Option(1e-3, "--lr"),
     seed: int = typer.Option(0, "--seed"),
     threads: int = typer.Option(1, "--threads", help="Torch CPU threads."),
+    other_font: list[Path] = typer.Option(
+        [], "--other-font",
+        help="Another font whose glyphs train the model too (repeatable; added to the dataset when it is built)."),
+    init: Path | None = typer.Option(None, "--init", help="Start from this checkpoint's weights."),
+    resume: bool = typer.Option(False, "--resume", help="Go on with an interrupted run in --out."),
 ) -> None:
     """Train the glyph-conditioned hanzi writer (10% of characters held out)."""
-    from rich.progress import Progress
+    from rich.progress import Progress, TimeElapsedColumn
 
     from inkstroke.hanzi.data import HanziData, build_dataset
     from inkstroke.hanzi.model import HanziConfig
@@ -202,7 +207,14 @@ def hanzi_train(
         with Progress(transient=True) as bar:
             task = bar.add_task("rendering glyphs", total=len(available_characters()))
             dataset = build_dataset(progress=lambda k: bar.advance(task, k))
+            if other_font:
+                task = bar.add_task("other fonts", total=len(other_font) * len(dataset.chars))
+                dataset.add_fonts(other_font, progress=lambda k: bar.advance(task, k))
         dataset.save(data)
         typer.echo(f"wrote {data} ({len(dataset.chars)} characters)")
-    train(dataset, out, HanziConfig(conditioning=conditioning),
-          TrainConfig(steps=steps, batch=batch, lr=lr, seed=seed, threads=threads), log=typer.echo)
+    with Progress(*Progress.get_default_columns(), TimeElapsedColumn()) as bar:
+        task = bar.add_task("training", total=steps)
+        train(dataset, out, HanziConfig(conditioning=conditioning),
+              TrainConfig(steps=steps, batch=batch, lr=lr, seed=seed, threads=threads,
+                          init=str(init) if init else None),
+              log=bar.console.print, resume=resume, progress=lambda step: bar.update(task, completed=step))

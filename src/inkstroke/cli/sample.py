@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import typer
 
 from inkstroke.errors import InkstrokeError
@@ -51,10 +52,24 @@ def attention(
     """Plot the cross-attention of a sample of TEXT."""
     from inkstroke.io.container import atomic_write_bytes
     from inkstroke.sample.generate import Generator
-    from inkstroke.sample.inspect import attention_figure, attention_maps, diagonality
+    from inkstroke.sample.inspect import (
+        attention_figure,
+        attention_maps,
+        diagonality,
+        head_diagonality,
+    )
 
     gen = Generator.from_checkpoint(checkpoint)
-    fig = attention_figure(gen, text, seed=seed, temperature=temperature)
+    w, text = attention_maps(gen, text, seed=seed, temperature=temperature)
+    fig = attention_figure(w, text)
     atomic_write_bytes(output, lambda f: fig.savefig(f, format="png", dpi=110))
-    w, _ = attention_maps(gen, text, seed=seed, temperature=temperature)
-    typer.echo(f"wrote {output}; diagonality (Spearman, last layer) {diagonality(w):.3f}")
+    rho = head_diagonality(w)
+    typer.echo(f"wrote {output}; diagonality (Spearman of step and attended character):")
+    for i, row in enumerate(rho):
+        typer.echo(f"  layer {i}: " + "  ".join(f"head {j} {r:+.2f}" for j, r in enumerate(row)))
+    typer.echo(f"  last layer, heads averaged {diagonality(w):+.3f}")
+    if not np.isnan(rho).all():
+        i, j = np.unravel_index(np.nanargmax(rho), rho.shape)
+        typer.echo(f"  most diagonal: layer {i} head {j} ({rho[i, j]:+.3f})")
+    else:
+        typer.echo("  no head moves through the characters (nan: the sample is too short or stuck on one)")

@@ -29,6 +29,8 @@ def write(
     list_styles: bool = typer.Option(False, "--list-styles", help="List the shipped styles and exit."),
     script: str = typer.Option("latin", "--script", help="latin (handwriting) or hanzi (Chinese characters in stroke order, in a grid)."),
     font: Path | None = typer.Option(None, "--font", help="hanzi: the font whose glyphs the characters are written from (default: Kaiti)."),
+    columns: bool = typer.Option(False, "--columns", help="hanzi: vertical columns, right to left, instead of rows."),
+    per_line: int = typer.Option(0, "--per-line", min=0, help="hanzi: characters per row or column before wrapping (0: no wrap)."),
 ) -> None:
     """Write TEXT as handwriting, laid out on pages."""
     import sys
@@ -60,7 +62,8 @@ def write(
         from inkstroke.cli.hanzi import write_hanzi
 
         for p in write_hanzi(text, output, font, model=model, seed=seed, unsupported=unsupported,
-                             stroke_width=stroke_width, color=color):
+                             stroke_width=stroke_width, color=color, per_line=per_line,
+                             direction="columns" if columns else "rows"):
             typer.echo(f"wrote {p}")
         return
     if script != "latin":

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -132,34 +132,113 @@ def training_glyph(char: str, source=None) -> tuple[list[np.ndarray], bool, str]
 
 @dataclass
 class HanziData:
-    """Every data character: ``images`` (N, 2, SIZE, SIZE) uint8, ``strokes``
-    (N, MAX_STROKES, POINTS, 2) float32 in the unit frame (zero-padded),
-    ``counts`` (N,) strokes per character, and the characters."""
+    """Every data character: ``images`` (N, 2, SIZE, SIZE) uint8 from the
+    Kaiti, ``strokes`` (N, MAX_STROKES, POINTS, 2) float32 in the unit frame
+    (zero-padded), ``counts`` (N,) strokes per character, and the characters.
+
+    ``other_images`` (F, N, 2, SIZE, SIZE) are the glyphs of ``other_fonts``
+    and ``other_strokes`` the medians carried over to them (blank where
+    ``other_has`` (F, N) is False): other styles of the same characters, so
+    that the model does not learn one font only.
+    """
 
     chars: list[str]
     images: np.ndarray
     strokes: np.ndarray
     counts: np.ndarray
+    other_fonts: list[str] = field(default_factory=list)
+    other_images: np.ndarray | None = None
+    other_strokes: np.ndarray | None = None
+    other_has: np.ndarray | None = None
 
     def split(self, held_out: bool) -> np.ndarray:
         """Indices of the training (False) or held-out (True) characters."""
         return np.array([i for i, c in enumerate(self.chars) if is_held_out(c) == held_out])
 
+    def add_fonts(self, fonts: list[str | Path], progress=None) -> None:
+        """Render every character in each of ``fonts`` that has it, and carry
+        its strokes over (see :func:`register`); a glyph the strokes do not
+        fit (another form of the character) is left out."""
+        images = np.zeros((len(fonts), *self.images.shape), dtype=np.uint8)
+        strokes = np.zeros((len(fonts), *self.strokes.shape), dtype=np.float32)
+        has = np.zeros((len(fonts), len(self.chars)), dtype=bool)
+        for f, font in enumerate(fonts):
+            for i, char in enumerate(self.chars):
+                if font_has_glyph(char, font) and glyph_polygons(char, font):
+                    image = glyph_input(char, font)[0]
+                    fitted = register(self.images[i, 1], image[1])
+                    if fitted is not None:
+                        a, b = fitted
+                        n = self.counts[i]
+                        images[f, i] = image
+                        strokes[f, i, :n] = self.strokes[i, :n] @ a.T + b
+                        has[f, i] = True
+                if progress is not None:
+                    progress(1)
+        self.other_fonts += [str(f) for f in fonts]
+        if self.other_images is not None:
+            images, strokes = np.concatenate([self.other_images, images]), np.concatenate([self.other_strokes, strokes])
+            has = np.concatenate([self.other_has, has])
+        self.other_images, self.other_strokes, self.other_has = images, strokes, has
+
     def save(self, path: str | Path) -> None:
         from inkstroke.io.container import atomic_write_bytes
 
+        arrays = {"chars": np.array(self.chars), "images": self.images, "strokes": self.strokes,
+                  "counts": self.counts}
+        if self.other_fonts:
+            arrays.update(other_fonts=np.array(self.other_fonts), other_images=self.other_images,
+                          other_strokes=self.other_strokes, other_has=self.other_has)
         buf = io.BytesIO()
-        np.savez_compressed(buf, chars=np.array(self.chars), images=self.images,
-                            strokes=self.strokes, counts=self.counts)
+        np.savez_compressed(buf, **arrays)
         atomic_write_bytes(path, lambda f: f.write(buf.getvalue()))
 
     @classmethod
     def load(cls, path: str | Path) -> HanziData:
         try:
             with np.load(path) as z:
-                return cls([str(c) for c in z["chars"]], z["images"], z["strokes"], z["counts"])
+                data = cls([str(c) for c in z["chars"]], z["images"], z["strokes"], z["counts"])
+                if "other_fonts" in z:
+                    data.other_fonts = [str(f) for f in z["other_fonts"]]
+                    data.other_images, data.other_has = z["other_images"], z["other_has"]
+                    data.other_strokes = z["other_strokes"]
+                return data
         except (OSError, KeyError, ValueError) as e:
             raise InkstrokeError(f"{path}: not a hanzi dataset of inkstroke ({e})") from None
+
+
+def register(source: np.ndarray, target: np.ndarray, iterations: int = 30,
+             max_residual: float = 1.6) -> tuple[np.ndarray, np.ndarray] | None:
+    """The affine map (A, b) of the unit frame that lays the skeleton image
+    ``source`` (S, S) onto ``target``, by iterative closest points in both
+    directions; None when the skeletons still lie more than ``max_residual``
+    pixels apart on average (the fonts draw different forms of the character).
+
+    Fonts differ in slant, proportions and where a component sits; the unit
+    frame alone leaves a Kaiti stroke several pixels off a Mincho glyph, and
+    an affine map takes most of that away.
+    """
+    from scipy.spatial import cKDTree
+
+    src = (np.argwhere(source > 127)[:, ::-1] + 0.5) / SIZE
+    dst = (np.argwhere(target > 127)[:, ::-1] + 0.5) / SIZE
+    if len(src) < 3 or len(dst) < 3:
+        return None
+    to_dst = cKDTree(dst)
+    a, b = np.eye(2), np.zeros(2)
+    ones = np.ones((len(src) + len(dst), 1))
+    for _ in range(iterations):
+        moved = src @ a.T + b
+        _, j = to_dst.query(moved)
+        # each target point pulls the source point that lies nearest to it, once moved
+        _, k = cKDTree(moved).query(dst)
+        x = np.hstack([np.vstack([src, src[k]]), ones])
+        y = np.vstack([dst[j], dst])
+        sol = np.linalg.lstsq(x, y, rcond=None)[0]
+        a, b = sol[:2].T, sol[2]
+    moved = src @ a.T + b
+    residual = (to_dst.query(moved)[0].mean() + cKDTree(moved).query(dst)[0].mean()) / 2 * SIZE
+    return (a, b) if residual <= max_residual else None
 
 
 def build_dataset(source=None, chars: list[str] | None = None, progress=None) -> HanziData:

@@ -134,6 +134,22 @@ class HanziWriter(nn.Module):
             h, _ = block(h, causal=True, memory=memory)
         return self.dec_ln(h)
 
+    def decode_step(self, memory: torch.Tensor, prev: torch.Tensor | None, t: int, cache: list[dict]):
+        """The state (B, 1, d) of step ``t`` given stroke t - 1 (B, P, 2) (None
+        at t = 0), keys and values of earlier steps and of the memory kept in
+        ``cache`` (from :meth:`new_cache`): one step costs one step."""
+        if prev is None:
+            h = self.bos.expand(memory.shape[0], 1, -1)
+        else:
+            h = (self.stroke_in(prev.flatten(1)) + self.where(prev[:, -1]))[:, None]
+        h = h + self.steps_pe[t]
+        for block, c in zip(self.decoder, cache, strict=True):
+            h, _ = block(h, causal=True, memory=memory, cache=c)
+        return self.dec_ln(h)
+
+    def new_cache(self) -> list[dict]:
+        return [{"self": {}, "cross": {}} for _ in self.decoder]
+
     def pointer_logits(self, h: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
         """(B, T, cells): where each next stroke starts."""
         return self.query(h) @ self.key(memory).transpose(1, 2) / math.sqrt(h.shape[-1])
@@ -192,26 +208,19 @@ class HanziWriter(nn.Module):
 
     @torch.no_grad()
     def generate(self, images: torch.Tensor | None = None, char_ids: torch.Tensor | None = None,
-                 temperature: float = 0.0, generator: torch.Generator | None = None,
-                 coverage: float = 0.0) -> list[torch.Tensor]:
+                 temperature: float = 0.0, generator: torch.Generator | None = None) -> list[torch.Tensor]:
         """Strokes (n, P, 2) in the unit frame for each glyph (or id). Greedy
-        at ``temperature`` 0; otherwise start cells are sampled.
-
-        ``coverage`` > 0 (glyph models only) refuses to end a character while
-        more than that share of its skeleton lies farther than a pixel and a
-        half from every stroke written: the glyph shows ink still unwritten."""
+        at ``temperature`` 0; otherwise start cells are sampled."""
         memory = self.encode(images, char_ids)
         b = memory.shape[0]
         strokes = memory.new_zeros(b, 0, self.cfg.points, 2)
         done = torch.zeros(b, dtype=torch.bool, device=memory.device)
         counts = torch.full((b,), self.cfg.max_strokes, dtype=torch.long, device=memory.device)
-        skeleton = _Skeleton(images[:, 1], self.cfg.image_size) if coverage > 0 else None
+        cache = self.new_cache()
         for t in range(self.cfg.max_strokes):
-            h = self.decode(memory, strokes)[:, -1:]
+            h = self.decode_step(memory, strokes[:, -1] if t else None, t, cache)
             if t > 0:
                 ended = (self.end_head(h)[:, 0, 0] > 0) & ~done
-                if skeleton is not None:
-                    ended &= skeleton.uncovered() <= coverage
                 counts[ended] = t
                 done |= ended
                 if done.all():
@@ -222,10 +231,7 @@ class HanziWriter(nn.Module):
                 cell = torch.multinomial(probs, 1, generator=generator)
             else:
                 cell = logits.argmax(-1, keepdim=True)
-            new = self.stroke_from_cell(h, memory, cell)[0]
-            strokes = torch.cat([strokes, new], dim=1)
-            if skeleton is not None:
-                skeleton.cover(new[:, 0])
+            strokes = torch.cat([strokes, self.stroke_from_cell(h, memory, cell)[0]], dim=1)
         return [strokes[i, : counts[i]] for i in range(b)]
 
     @torch.no_grad()
@@ -245,8 +251,9 @@ class HanziWriter(nn.Module):
         best: list[torch.Tensor | None] = [None] * b
         best_score = torch.full((b,), float("-inf"), device=memory.device)
         rows = torch.arange(b, device=memory.device)[:, None] * w
+        cache = self.new_cache()
         for t in range(self.cfg.max_strokes):
-            h = self.decode(memory, strokes)[:, -1:]
+            h = self.decode_step(memory, strokes[:, -1] if t else None, t, cache)
             end = self.end_head(h)[:, 0, 0].view(b, w)
             if t > 0:
                 finished, at = (score + F.logsigmoid(end)).max(dim=1)
@@ -260,32 +267,8 @@ class HanziWriter(nn.Module):
             src = (rows + idx // n_cells).flatten()
             new, _ = self.stroke_from_cell(h[src], memory, (idx % n_cells).view(-1, 1))
             strokes = torch.cat([strokes[src], new], dim=1)
+            for c in cache:  # hypotheses moved: so do their pasts (the memory is the same within a character)
+                c["self"]["k"], c["self"]["v"] = c["self"]["k"][src], c["self"]["v"][src]
             score = top
         return [s if s is not None else strokes[i * w] for i, s in enumerate(best)]
 
-
-class _Skeleton:
-    """The skeleton pixels of a batch of glyphs, and which of them the strokes
-    written so far pass near."""
-
-    def __init__(self, channel: torch.Tensor, size: int, reach: float = 1.5):
-        b = channel.shape[0]
-        on = channel.reshape(b, -1) > 0.5
-        n = max(int(on.sum(1).max()), 1)
-        order = on.float().argsort(dim=1, descending=True, stable=True)[:, :n]
-        self.valid = torch.gather(on, 1, order)  # (B, N): padding is False
-        self.xy = torch.stack([order % size, order // size], -1).float().add(0.5).div(size)
-        self.covered = ~self.valid
-        self.reach = reach / size
-
-    def cover(self, stroke: torch.Tensor) -> None:
-        """Mark the pixels near ``stroke`` (B, P, 2), its segments densified."""
-        a, z = stroke[:, :-1], stroke[:, 1:]
-        f = torch.linspace(0, 1, 5, device=stroke.device)[:, None]
-        dense = (a[:, :, None] + f * (z - a)[:, :, None]).flatten(1, 2)
-        near = torch.cdist(self.xy, dense).min(dim=2).values <= self.reach
-        self.covered |= near
-
-    def uncovered(self) -> torch.Tensor:
-        """(B,) share of skeleton pixels no stroke has come near yet."""
-        return (~self.covered).sum(1) / self.valid.sum(1).clamp(min=1)

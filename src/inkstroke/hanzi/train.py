@@ -2,7 +2,9 @@
 
 The glyph model trains on the characters outside the held-out split only,
 so that evaluation on the held-out characters measures writing from the
-glyph alone. Augmentation makes one font look like many: a random affine map
+glyph alone. Half the time a character's glyph comes from another font the
+dataset holds (:meth:`HanziData.add_fonts`), its strokes carried over by an
+affine registration. Augmentation makes each font look like many: a random affine map
 (scale, aspect, shear, a little rotation and shift) applied to image and
 strokes together, and a random change of stroke weight (dilation or erosion
 of the filled channel). The char_id ablation trains on the same split, with
@@ -15,8 +17,10 @@ the char_id vocabulary, how it was trained), saved atomically, JSON last.
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,7 +33,8 @@ from inkstroke.errors import InkstrokeError
 from inkstroke.hanzi.data import HanziData
 from inkstroke.hanzi.model import HanziConfig, HanziWriter
 
-WEIGHTS, CONFIG = "model.safetensors", "config.json"
+WEIGHTS, CONFIG, STATE = "model.safetensors", "config.json", "train_state.pt"
+OTHER_FONT = 0.5  # share of training glyphs drawn from another font, where the data has one
 KIND = "inkstroke-hanzi-writer"
 
 
@@ -75,15 +80,24 @@ def augment(images: torch.Tensor, strokes: torch.Tensor, g: torch.Generator):
 def make_batch(data: HanziData, idx: np.ndarray, cfg: HanziConfig, ids: dict | None = None,
                aug: torch.Generator | None = None) -> dict:
     t = int(data.counts[idx].max())
-    strokes = torch.from_numpy(data.strokes[idx, :t]).float()
+    strokes = data.strokes[idx, :t]
     batch = {"counts": torch.from_numpy(data.counts[idx])}
     if cfg.conditioning == "glyph":
-        images = torch.from_numpy(data.images[idx]).float() / 255
+        images = data.images[idx]
+        if aug is not None and data.other_fonts:  # half the time, another font's glyph
+            has = data.other_has[:, idx]  # (F, B)
+            font = np.where(has, torch.rand(has.shape, generator=aug).numpy(), -1.0).argmax(0)
+            swap = has.any(0) & (torch.rand(len(idx), generator=aug).numpy() < OTHER_FONT)
+            images = np.where(swap[:, None, None, None], data.other_images[font, idx], images)
+            strokes = np.where(swap[:, None, None, None], data.other_strokes[font, idx, :t], strokes)
+        images = torch.from_numpy(images).float() / 255
+        strokes = torch.from_numpy(strokes).float()
         if aug is not None:
             images, strokes = augment(images, strokes, aug)
         batch["images"] = images
     else:
         batch["char_ids"] = torch.tensor([ids.get(data.chars[i], 0) for i in idx])
+        strokes = torch.from_numpy(strokes).float()
     batch["strokes"] = strokes
     return batch
 
@@ -97,7 +111,10 @@ def save_writer(out: str | Path, model: HanziWriter, info: dict, chars: list[str
     out.mkdir(parents=True, exist_ok=True)
     blob = save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()})
     atomic_write_bytes(out / WEIGHTS, lambda f: f.write(blob))
-    meta = {"kind": KIND, "version": 1, "model": model.cfg.to_dict(), **info}
+    from inkstroke.model.checkpoint import hardware
+
+    meta = {"kind": KIND, "version": 1, "model": model.cfg.to_dict(), **info,
+            "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "hardware": hardware()}
     if chars is not None:
         meta["chars"] = "".join(chars)
     atomic_write_bytes(out / CONFIG, lambda f: f.write(json.dumps(meta, indent=1, ensure_ascii=False).encode()))
@@ -130,6 +147,17 @@ def load_writer(path: str | Path) -> tuple[HanziWriter, dict]:
     return model.eval(), meta
 
 
+def _save_state(path: Path, opt, rng: np.random.Generator, aug: torch.Generator | None,
+                order: np.ndarray) -> None:
+    from inkstroke.io.container import atomic_write_bytes
+
+    state = {"optimizer": opt.state_dict(), "numpy": rng.bit_generator.state,
+             "torch": torch.get_rng_state(), "aug": None if aug is None else aug.get_state(), "order": order}
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write_bytes(path, lambda f: f.write(buf.getvalue()))
+
+
 def evaluate_loss(model: HanziWriter, data: HanziData, idx: np.ndarray, ids: dict | None, batch: int = 64) -> dict:
     model.eval()
     sums: dict[str, float] = {}
@@ -144,9 +172,12 @@ def evaluate_loss(model: HanziWriter, data: HanziData, idx: np.ndarray, ids: dic
 
 
 def train(data: HanziData, out: str | Path, model_cfg: HanziConfig | None = None,
-          cfg: TrainConfig | None = None, log=print) -> HanziWriter:
+          cfg: TrainConfig | None = None, log=print, resume: bool = False,
+          command: str | None = None, progress=None) -> HanziWriter:
     """Train, log losses every ``eval_every`` steps, save to ``out`` at each
-    evaluation and at the end."""
+    evaluation and at the end. With ``resume``, a run interrupted in ``out``
+    goes on from its last save: weights, optimiser, step and random streams
+    (``STATE``, which is not part of the model one ships)."""
     model_cfg = model_cfg or HanziConfig()
     cfg = cfg or TrainConfig()
     torch.set_num_threads(cfg.threads)
@@ -176,9 +207,27 @@ def train(data: HanziData, out: str | Path, model_cfg: HanziConfig | None = None
     eval_idx = held_idx if model_cfg.conditioning == "glyph" else train_idx[:: max(1, len(train_idx) // 500)]
     log(f"{model.num_params():,} parameters; {len(train_idx)} training characters, "
         f"{len(held_idx)} held out")
-    info = {"train": asdict(cfg), "data_chars": len(data.chars), "held_out": len(held_idx), **info_init}
-    start, seen = time.time(), 0
-    for step in range(1, cfg.steps + 1):
+    info = {"train": asdict(cfg), "data_chars": len(data.chars), "held_out": len(held_idx),
+            "other_fonts": data.other_fonts, "command": command or " ".join(sys.argv), **info_init}
+    first, seen, before = 1, 0, 0.0
+    state_path = Path(out) / STATE
+    if resume and state_path.is_file():
+        saved, meta = load_writer(out)
+        if saved.cfg != model_cfg:
+            raise InkstrokeError(f"{out}: its model config differs from the one asked for; cannot resume")
+        model.load_state_dict(saved.state_dict())
+        model.train()
+        state = torch.load(state_path, weights_only=False)
+        opt.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["numpy"]
+        torch.set_rng_state(state["torch"])
+        if aug is not None:
+            aug.set_state(state["aug"])
+        order = state["order"]
+        first, seen, before = meta["step"] + 1, meta["chars_seen"], float(meta["seconds"])
+        log(f"resuming {out} at step {first}")
+    start = time.time()
+    for step in range(first, cfg.steps + 1):
         lr = cfg.lr * min(1.0, step / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
         for group in opt.param_groups:
             group["lr"] = lr
@@ -195,14 +244,17 @@ def train(data: HanziData, out: str | Path, model_cfg: HanziConfig | None = None
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         seen += len(idx)
+        if progress is not None:
+            progress(step)
         if step % cfg.eval_every == 0 or step == cfg.steps:
             held = evaluate_loss(model, data, eval_idx, ids)
-            elapsed = time.time() - start
+            elapsed = before + time.time() - start
             log(f"step {step} lr {lr:.2e} train {loss.item():.3f} "
                 + " ".join(f"{k} {v:.3f}" for k, v in parts.items())
                 + " | eval " + " ".join(f"{k} {v:.3f}" for k, v in held.items())
-                + f" | {elapsed / step:.2f} s/step")
+                + f" | {(time.time() - start) / (step - first + 1):.2f} s/step")
             save_writer(out, model.eval(), {**info, "step": step, "chars_seen": seen,
                                             "seconds": round(elapsed), "eval": held}, chars)
+            _save_state(state_path, opt, rng, aug, order)
             model.train()
     return model.eval()

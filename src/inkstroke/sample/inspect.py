@@ -34,36 +34,49 @@ def attention_maps(gen: Generator, text: str, **options) -> tuple[np.ndarray, st
     return w[..., 1:], text
 
 
-def attention_figure(gen: Generator, text: str, **options):
-    """A matplotlib figure: one heatmap per layer and head."""
+def attention_figure(weights: np.ndarray, text: str):
+    """A matplotlib figure of ``weights`` from :func:`attention_maps`: one
+    heatmap per layer and head, each titled with its diagonality."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    w, text = attention_maps(gen, text, **options)
-    layers, heads = w.shape[:2]
+    layers, heads = weights.shape[:2]
+    rho = head_diagonality(weights)
     fig, axes = plt.subplots(layers, heads, figsize=(2.2 * heads + 1, 1.8 * layers + 0.6), squeeze=False)
     for i in range(layers):
         for j in range(heads):
             ax = axes[i][j]
-            ax.imshow(w[i, j].T, aspect="auto", origin="lower", cmap="magma", interpolation="nearest")
+            ax.imshow(weights[i, j].T, aspect="auto", origin="lower", cmap="magma", interpolation="nearest")
             ax.set_yticks(range(len(text)))
             ax.set_yticklabels(list(text), fontsize=6)
             ax.set_xticks([])
-            ax.set_title(f"layer {i} head {j}", fontsize=7)
+            ax.set_title(f"layer {i} head {j}  ρ {rho[i, j]:.2f}", fontsize=7)
     fig.supxlabel("stroke step")
     fig.supylabel("character")
     fig.tight_layout()
     return fig
 
 
-def diagonality(weights: np.ndarray) -> float:
-    """How monotonic the attention is: the Spearman correlation between the step
-    index and the attended character (argmax of the head-averaged last layer)."""
+def _spearman(w: np.ndarray) -> float:
     from scipy.stats import spearmanr
 
-    w = weights[-1].mean(0)
     if w.shape[1] < 2 or w.shape[0] < 3 or np.ptp(w.argmax(1)) == 0:
         return float("nan")  # too short, or stuck on one character: no order to measure
     return float(spearmanr(np.arange(w.shape[0]), w.argmax(1)).statistic)
+
+
+def diagonality(weights: np.ndarray) -> float:
+    """How monotonic the attention is: the Spearman correlation between the step
+    index and the attended character (argmax of the head-averaged last layer).
+
+    Averaging heads hides a diagonal that one head carries while the others
+    look elsewhere (at a word's start, at the next space): see
+    :func:`head_diagonality`."""
+    return _spearman(weights[-1].mean(0))
+
+
+def head_diagonality(weights: np.ndarray) -> np.ndarray:
+    """(layers, heads) Spearman correlation between step and attended character, per head."""
+    return np.array([[_spearman(head) for head in layer] for layer in weights])

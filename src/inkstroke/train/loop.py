@@ -378,7 +378,7 @@ def evaluate(
 def _log_images(writer, model, cache: TokenCache, step: int) -> None:
     """A sample and its cross-attention heatmap, for TensorBoard."""
     from inkstroke.sample.generate import Generator
-    from inkstroke.sample.inspect import attention_figure
+    from inkstroke.sample.inspect import attention_figure, attention_maps
 
     gen = Generator(model, cache.stroke_tok, cache.text_tok)
     try:
@@ -388,7 +388,7 @@ def _log_images(writer, model, cache: TokenCache, step: int) -> None:
         writer.add_image(
             "sample/handwriting", render_png_array(ink, height=96), step, dataformats="HWC"
         )
-        fig = attention_figure(gen, "handwriting", seed=0)
+        fig = attention_figure(*attention_maps(gen, "handwriting", seed=0))
         writer.add_figure("attention/handwriting", fig, step)
     except Exception as e:  # a picture must never stop a training run
         writer.add_text("sample/error", repr(e), step)
