@@ -167,11 +167,23 @@ def hanzi_eval(
         pool, judge_name, set_font = character_set(charset)
         picked, judge_name = spread(pool, n), judge or judge_name
         references = charset in ("held-out", "train")
+    not_in_font: list[str] = []
+    if font is not None and chars is None:  # a set written in another font: judge what it has
+        from inkstroke.hanzi.data import font_has_glyph
+
+        if not font.is_file():
+            raise InkstrokeError(f"{font}: no such font file")
+        not_in_font = [c for c in picked if not font_has_glyph(c, font)]
+        picked = [c for c in picked if c not in set(not_in_font)]
+        if not picked:
+            raise InkstrokeError(f"{font} has none of the {len(not_in_font)} characters of the set")
     with Progress(transient=True) as bar:
         task = bar.add_task("writing", total=len(picked))
         report = evaluate(picked, judge_name, font or set_font, method, model, references,
                           temperature, seed, beam, progress=lambda k: bar.advance(task, k))
     report["set"] = "chars" if chars is not None else charset
+    if not_in_font:
+        report["not_in_font"] = "".join(not_in_font)
     text = json.dumps(report, indent=1, ensure_ascii=False)
     if output:
         atomic_write_bytes(output, lambda f: f.write(text.encode()))
