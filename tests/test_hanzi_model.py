@@ -36,12 +36,17 @@ def test_loss_and_shapes():
     assert h.shape == (4, 4, 32)  # BOS + one state per given stroke
 
 
-def test_decoder_is_causal():
+def decoded_toy():
+    """A tiny writer in eval mode, a toy batch, its memory and its decoder states."""
     torch.manual_seed(0)
     model = HanziWriter(HanziConfig(**TINY)).eval()
     batch = toy_batch(3)
     memory = model.encode(batch["images"])
-    before = model.decode(memory, batch["strokes"])
+    return model, batch, memory, model.decode(memory, batch["strokes"])
+
+
+def test_decoder_is_causal():
+    model, batch, memory, before = decoded_toy()
     changed = batch["strokes"].clone()
     changed[:, 2] += 0.3
     after = model.decode(memory, changed)
@@ -107,11 +112,7 @@ def test_checkpoint_round_trip_and_clear_errors(tmp_path):
 
 
 def test_cached_steps_match_the_full_decoder():
-    torch.manual_seed(0)
-    model = HanziWriter(HanziConfig(**TINY)).eval()
-    batch = toy_batch(3)
-    memory = model.encode(batch["images"])
-    full = model.decode(memory, batch["strokes"])
+    model, batch, memory, full = decoded_toy()
     cache = model.new_cache()
     with torch.no_grad():
         steps = [model.decode_step(memory, batch["strokes"][:, t - 1] if t else None, t, cache)
