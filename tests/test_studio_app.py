@@ -166,6 +166,18 @@ def test_hanzi_stream_is_in_stroke_order(studio):
         assert start[:2] == pytest.approx([median[0, 0] + offset, 900.0 - median[0, 1]], abs=1e-3)
 
 
+def test_hanzi_without_stroke_data_is_written_by_the_model(studio):
+    from inkstroke.hanzi.generate import MODEL_DIR, write_characters
+
+    if not (MODEL_DIR / "config.json").is_file():
+        pytest.skip("no shipped hanzi model")
+    client, _ = studio
+    starts = [p for p in points_of(stream(client, text="十字", mode="hanzi")) if p[2]]
+    model_strokes = write_characters("字")[0].strokes  # 字 is not in the fixture data
+    assert len(starts) == 2 + len(model_strokes) and len(model_strokes) >= 5
+    assert starts[2][:2] == pytest.approx([model_strokes[0][0, 0] + 1024.0, 900.0 - model_strokes[0][0, 1]], abs=1e-3)
+
+
 def test_closing_the_connection_frees_the_work_at_once(model, tmp_path):
     cfg = StudioConfig(data=tmp_path, model=model, max_generations=1, max_text=200)
     with running(cfg) as (url, app), httpx.Client(base_url=url, timeout=30) as client:

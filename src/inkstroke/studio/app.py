@@ -1,7 +1,8 @@
 """The studio's ASGI app: live writing over SSE, downloads, and collect mode.
 
 Everything is a thin layer over the Python API: the streaming generator for
-live English handwriting, hanzi-writer-data medians for Chinese stroke order,
+live English handwriting, hanzi-writer-data medians (or the hanzi model, for
+characters without data) for Chinese stroke order,
 :func:`inkstroke.write.api.write` for laid-out pages, the renderers and the
 robot G-code writer for downloads, and :class:`~inkstroke.studio.db.SampleStore`
 for the handwriting people collect. Bad input is a 4xx with ``{"detail":
@@ -311,8 +312,16 @@ class Studio:
         return load_style(style, self.model_arg())
 
     def hanzi_inks(self, chars: str) -> list[Ink]:
-        """The medians of each character; never a download inside a request."""
-        from inkstroke.io.hanzi import ENV_VAR, character_ink, default_cache_dir
+        """The medians of each character; a CJK character the data lacks is
+        written from its Kaiti glyph by the shipped hanzi model. Never a
+        download inside a request."""
+        from inkstroke.hanzi.generate import is_hanzi, write_characters
+        from inkstroke.io.hanzi import (
+            ENV_VAR,
+            available_characters,
+            character_ink,
+            default_cache_dir,
+        )
 
         fetched = default_cache_dir() / "2.0.1"
         if not (self.cfg.hanzi_source or os.environ.get(ENV_VAR) or fetched.is_dir()):
@@ -326,7 +335,10 @@ class Studio:
         if not chars:
             raise _error(422, "no characters to write")
         self.check_text(chars, self.cfg.max_text)
-        return [character_ink(c, self.cfg.hanzi_source) for c in chars]
+        known = set(available_characters(self.cfg.hanzi_source))
+        unknown = list(dict.fromkeys(c for c in chars if c not in known and is_hanzi(c)))
+        written = dict(zip(unknown, write_characters(unknown))) if unknown else {}
+        return [written[c] if c in written else character_ink(c, self.cfg.hanzi_source) for c in chars]
 
     def info(self) -> dict:
         from inkstroke.write.api import available_styles
