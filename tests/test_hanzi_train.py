@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from inkstroke.errors import InkstrokeError
 from inkstroke.hanzi.model import HanziConfig
 from inkstroke.hanzi.train import STATE, TrainConfig, load_writer, train
 
@@ -32,3 +33,6 @@ def test_an_interrupted_run_resumes_to_the_same_weights(small_hanzi, tmp_path):
     for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, msg=name)
     assert meta["command"] and meta["hardware"]["machine"] and meta["saved"]
+    (tmp_path / "cut" / STATE).write_bytes(b"not a state")
+    with pytest.raises(InkstrokeError, match="corrupt training state"):
+        train(small_hanzi, tmp_path / "cut", HanziConfig(**TINY), TrainConfig(**cfg), log=lambda *_: None, resume=True)

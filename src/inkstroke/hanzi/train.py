@@ -217,7 +217,10 @@ def train(data: HanziData, out: str | Path, model_cfg: HanziConfig | None = None
             raise InkstrokeError(f"{out}: its model config differs from the one asked for; cannot resume")
         model.load_state_dict(saved.state_dict())
         model.train()
-        state = torch.load(state_path, weights_only=False)
+        try:
+            state = torch.load(state_path, weights_only=False)
+        except Exception as e:  # a torn or foreign file: say which, never a traceback
+            raise InkstrokeError(f"{state_path}: corrupt training state, cannot resume ({type(e).__name__})") from None
         opt.load_state_dict(state["optimizer"])
         rng.bit_generator.state = state["numpy"]
         torch.set_rng_state(state["torch"])
