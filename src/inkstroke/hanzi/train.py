@@ -173,7 +173,7 @@ def evaluate_loss(model: HanziWriter, data: HanziData, idx: np.ndarray, ids: dic
 
 def train(data: HanziData, out: str | Path, model_cfg: HanziConfig | None = None,
           cfg: TrainConfig | None = None, log=print, resume: bool = False,
-          command: str | None = None, progress=None) -> HanziWriter:
+          progress=None) -> HanziWriter:
     """Train, log losses every ``eval_every`` steps, save to ``out`` at each
     evaluation and at the end. With ``resume``, a run interrupted in ``out``
     goes on from its last save: weights, optimiser, step and random streams
@@ -208,7 +208,7 @@ def train(data: HanziData, out: str | Path, model_cfg: HanziConfig | None = None
     log(f"{model.num_params():,} parameters; {len(train_idx)} training characters, "
         f"{len(held_idx)} held out")
     info = {"train": asdict(cfg), "data_chars": len(data.chars), "held_out": len(held_idx),
-            "other_fonts": data.other_fonts, "command": command or " ".join(sys.argv), **info_init}
+            "other_fonts": data.other_fonts, "command": " ".join(sys.argv), **info_init}
     first, seen, before = 1, 0, 0.0
     state_path = Path(out) / STATE
     if resume and state_path.is_file():
