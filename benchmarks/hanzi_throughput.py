@@ -1,8 +1,9 @@
 """Characters per second of the hanzi writer on the CPU, one thread.
 
 Three stages, timed apart: rendering the glyph input (font outline -> image),
-the model writing a batch of glyphs, and the two together as
-:func:`inkstroke.hanzi.generate.write_characters` runs them. Characters are
+the model writing a batch of glyphs (once per glyph), and the two together as
+:func:`inkstroke.hanzi.generate.write_characters` runs them, with the default
+nine shifted views of each glyph and with one. Characters are
 the held-out GB2312 ones (the same every run). Both wall-clock and process
 CPU seconds are printed: on a shared machine the CPU time is what the code
 itself costs.
@@ -20,7 +21,7 @@ import torch
 
 from inkstroke.hanzi.data import glyph_input
 from inkstroke.hanzi.evaluate import character_set, spread
-from inkstroke.hanzi.generate import HanziGenerator, default_font, write_characters
+from inkstroke.hanzi.generate import VIEWS, HanziGenerator, default_font, write_characters
 
 
 def timed(fn) -> tuple[float, float]:
@@ -53,8 +54,10 @@ def main() -> None:
     w, c = timed(model_only)
     print(f"model       : {len(chars) / w:7.1f} chars/s wall, {len(chars) / c:7.1f} chars/s CPU "
           f"(batch {args.batch}, {args.threads} thread)")
-    w, c = timed(lambda: write_characters(chars, model=args.model))
-    print(f"end to end  : {len(chars) / w:7.1f} chars/s wall, {len(chars) / c:7.1f} chars/s CPU")
+    for views in (VIEWS, 1):
+        w, c = timed(lambda views=views: write_characters(chars, model=args.model, views=views))
+        print(f"end to end  : {len(chars) / w:7.1f} chars/s wall, {len(chars) / c:7.1f} chars/s CPU "
+              f"({views} view{'s' if views > 1 else ''})")
     w, c = timed(lambda: [gen.model.generate(images=images[i : i + 1]) for i in range(32)])
     print(f"one at a time (model, batch 1): {32 / w:7.1f} chars/s wall, {32 / c:7.1f} chars/s CPU")
 

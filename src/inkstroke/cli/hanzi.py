@@ -76,6 +76,7 @@ def write_hanzi(
     temperature: float = 0.0,
     seed: int = 0,
     beam: int | None = None,
+    views: int | None = None,
     unsupported: str = "error",
     stroke_width: float | None = None,
     color: str = "black",
@@ -90,10 +91,11 @@ def write_hanzi(
     character that is not a CJK ideograph (Latin, kana, punctuation) or that
     the font lacks: error (default), skip (an empty cell) or skeleton (the
     glyph's centre lines, when the font has it). ``beam``: search width of
-    the model (default :data:`inkstroke.hanzi.generate.BEAM`).
+    the model (default :data:`inkstroke.hanzi.generate.BEAM`); ``views``: shifted
+    views of each glyph it writes from (default :data:`inkstroke.hanzi.generate.VIEWS`).
     """
     from inkstroke.errors import InkstrokeError
-    from inkstroke.hanzi.generate import BEAM, write_characters
+    from inkstroke.hanzi.generate import BEAM, VIEWS, write_characters
     from inkstroke.hanzi.layout import layout
     from inkstroke.render import save_ink
     from inkstroke.write.api import check_output
@@ -108,7 +110,8 @@ def write_hanzi(
         at = [i for i, p in enumerate(plan) if p == how]
         if at:
             written = write_characters([text[i] for i in at], font, method if how == "model" else how,
-                                       model, temperature, seed, BEAM if beam is None else beam)
+                                       model, temperature, seed, BEAM if beam is None else beam,
+                                       VIEWS if views is None else views)
             for i, ink in zip(at, written):
                 inks[i] = ink
     page = layout(text, inks, direction, per_line, cell_mm)
@@ -145,6 +148,7 @@ def hanzi_eval(
     temperature: float = typer.Option(0.0, "--temperature", help="0 writes the most likely strokes."),
     seed: int = typer.Option(0, "--seed"),
     beam: int | None = typer.Option(None, "--beam", help="Search width of the model (default: the library's)."),
+    views: int | None = typer.Option(None, "--views", help="Shifted views of each glyph the model writes from, 1-9 (default: the library's)."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write the report as JSON."),
 ) -> None:
     """Zinnia top-1/top-5 of written characters, of the reference medians of the
@@ -180,7 +184,7 @@ def hanzi_eval(
     with Progress(transient=True) as bar:
         task = bar.add_task("writing", total=len(picked))
         report = evaluate(picked, judge_name, font or set_font, method, model, references,
-                          temperature, seed, beam, progress=lambda k: bar.advance(task, k))
+                          temperature, seed, beam, progress=lambda k: bar.advance(task, k), views=views)
     report["set"] = "chars" if chars is not None else charset
     if not_in_font:
         report["not_in_font"] = "".join(not_in_font)

@@ -242,16 +242,17 @@ def spread(chars: list[str], n: int) -> list[str]:
 def evaluate(chars: list[str], judge_name: str = "zh", font: str | Path | None = None,
              method: str = "model", model: str | Path | None = None, references: bool = True,
              temperature: float = 0.0, seed: int = 0, beam: int | None = None, batch: int = 64,
-             progress=None) -> dict:
+             progress=None, views: int | None = None) -> dict:
     """Write ``chars`` by ``method`` and judge them; with ``references`` also
     judge the hanzi-writer-data medians of the same characters and report
     stroke agreement. ``progress(n)`` is called after each batch."""
     import time
 
-    from inkstroke.hanzi.generate import BEAM, write_characters
+    from inkstroke.hanzi.generate import BEAM, VIEWS, write_characters
     from inkstroke.io.hanzi import character_ink
 
     beam = BEAM if beam is None else beam
+    views = VIEWS if views is None else views
     if not chars:
         raise InkstrokeError("no characters to evaluate")
     zinnia = Zinnia(judge_name)
@@ -259,13 +260,13 @@ def evaluate(chars: list[str], judge_name: str = "zh", font: str | Path | None =
     for a in range(0, len(chars), batch):
         part = chars[a : a + batch]
         start = time.perf_counter()
-        inks.extend(write_characters(part, font, method, model, temperature, seed + a, beam))
+        inks.extend(write_characters(part, font, method, model, temperature, seed + a, beam, views))
         seconds += time.perf_counter() - start
         if progress is not None:
             progress(len(part))
     refs = [character_ink(c) for c in chars] if references else None
     report = judge(inks, chars, zinnia, refs)
     report.update({"judge": judge_name, "method": method, "font": str(font) if font else "kaiti",
-                   "model": str(model) if model else "default", "beam": beam,
+                   "model": str(model) if model else "default", "beam": beam, "views": views,
                    "chars_per_second": round(len(chars) / seconds, 2) if seconds > 0 else None})
     return report

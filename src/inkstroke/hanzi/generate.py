@@ -32,6 +32,9 @@ from inkstroke.ink import Ink
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "hanzi"
 METHODS = ("model", "medians", "skeleton")
 BEAM = 1  # default search width
+VIEWS = 9  # glyph views the model writes from, the consensus of which is kept
+# one-pixel shifts of the glyph image, nearest first: (0, 0), the four sides, the four corners
+SHIFTS = sorted(((dx, dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1)), key=lambda d: (abs(d[0]) + abs(d[1]), d[1], d[0]))
 UNITS = "mmah1024"
 
 
@@ -83,15 +86,19 @@ class HanziGenerator:
         return self.model.cfg.conditioning
 
     def write(self, chars: str | list[str], font: str | Path | None = None, temperature: float = 0.0,
-              seed: int = 0, beam: int = BEAM, batch: int = 64) -> list[Ink]:
+              seed: int = 0, beam: int = BEAM, batch: int = 64, views: int = VIEWS) -> list[Ink]:
         """One ink per character, written from its glyph in ``font`` (default: the
         Kaiti that has it). ``beam`` > 1 searches for the most likely strokes;
-        ``temperature`` > 0 samples instead. A char_id model writes only the
-        characters it knows."""
+        ``temperature`` > 0 samples instead. ``views`` (1 to 9): how many
+        one-pixel shifts of the glyph the model writes from; the consensus of
+        them is kept (:func:`consensus`). A char_id model writes only the
+        characters it knows, from its id (one view)."""
         from inkstroke.hanzi.data import glyph_input
 
         if beam < 1 or (beam > 1 and temperature > 0):
             raise InkstrokeError(f"beam must be 1 or more, and 1 when sampling (temperature > 0); got {beam}")
+        if not 1 <= views <= len(SHIFTS):
+            raise InkstrokeError(f"views must be between 1 and {len(SHIFTS)}, got {views}")
         chars = list(chars)
         fonts = [Path(font) if font else default_font(c) for c in chars]
         g = torch.Generator().manual_seed(seed)
@@ -101,7 +108,12 @@ class HanziGenerator:
             glyphs = [glyph_input(c, f) for c, f in zip(part, fonts[a : a + batch])]
             if self.conditioning == "glyph":
                 images = torch.from_numpy(np.stack([im for im, _ in glyphs])).float() / 255
-                strokes = self._run(images=images, temperature=temperature, generator=g, beam=beam)
+                shifts = SHIFTS[:views]
+                shifted = torch.cat([torch.roll(images, (dy, dx), dims=(2, 3)) for dx, dy in shifts])
+                written = self._run(images=shifted, temperature=temperature, generator=g, beam=beam)
+                k = len(part)  # view v of character i is written[v * k + i]; undo its shift
+                strokes = [consensus([written[v * k + i] - torch.tensor(shifts[v]) / images.shape[-1]
+                                      for v in range(len(shifts))]) for i in range(k)]
             else:
                 unknown = [c for c in part if c not in self.ids]
                 if unknown:
@@ -121,15 +133,39 @@ class HanziGenerator:
         return self.model.generate(temperature=temperature, generator=generator, **inputs)
 
 
+def consensus(candidates: list[torch.Tensor]) -> torch.Tensor:
+    """The candidate (strokes, (n, P, 2)) that lies closest to all the others:
+    a candidate with another stroke count is as far as a whole frame per stroke
+    of difference, one with the same count as far as its points lie apart on
+    average, stroke by stroke in order.
+
+    Why: the writer's slips (a stroke skipped, two strokes merged, a dot
+    added) depend on where exactly the glyph falls on the pixel grid, so the
+    same character shifted by a pixel is often written right; what most
+    views agree on is the character, not the slip. On 672 held-out
+    characters, nine views lift Zinnia's top-1 from 0.693 to 0.720 and the
+    stroke-count agreement from 0.897 to 0.923 (docs/hanzi.md)."""
+    if len(candidates) == 1:
+        return candidates[0]
+
+    def distance(a: torch.Tensor, b: torch.Tensor) -> float:
+        if len(a) != len(b):
+            return 1.0 + abs(len(a) - len(b))
+        return float((a - b).norm(dim=-1).mean()) if len(a) else 0.0
+
+    totals = [sum(distance(a, b) for b in candidates) for a in candidates]
+    return candidates[int(np.argmin(totals))]
+
+
 def write_characters(chars: str | list[str], font: str | Path | None = None, method: str = "model",
                      model: str | Path | None = None, temperature: float = 0.0, seed: int = 0,
-                     beam: int = BEAM) -> list[Ink]:
+                     beam: int = BEAM, views: int = VIEWS) -> list[Ink]:
     """One ink per character by ``method`` (see the module docstring)."""
     if method not in METHODS:
         raise InkstrokeError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     chars = list(chars)
     if method == "model":
-        return HanziGenerator.load(model).write(chars, font, temperature, seed, beam)
+        return HanziGenerator.load(model).write(chars, font, temperature, seed, beam, views=views)
     if method == "medians":
         from inkstroke.io.hanzi import character_ink
 
