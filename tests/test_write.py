@@ -102,7 +102,7 @@ def test_layout_errors():
         parse_page("huge")
     for bad, message in [(PageLayout(align="middle"), "alignment"), (PageLayout(page="b9"), "page size"),
                          (PageLayout(page=(30.0, 30.0), margin=14.0), "no room"),
-                         (PageLayout(x_height=0.0), "positive")]:
+                         (PageLayout(x_height=0.0), "positive"), (PageLayout(word_spacing=-1.0), "word spacing")]:
         with pytest.raises(InkstrokeError, match=message):
             bad.check()
 
@@ -343,3 +343,19 @@ def test_the_shipped_model_writes_every_printable_character(shipped):
     text = " ".join(chars[i : i + 8] for i in range(0, len(chars), 8))
     doc = inkstroke.write(text, layout=PageLayout(page="a4"))
     assert doc.text == text and sum(p.num_points for p in doc.pages) > 200
+
+
+def _widest_inner_gap(ink) -> float:
+    """The widest stretch of x, inside one word, that no ink covers (x-heights)."""
+    xs = np.sort(ink.resample(0.02).points()[:, 0])
+    return float(np.diff(xs).max()) if len(xs) > 1 else 0.0
+
+
+def test_words_are_spaced_wider_than_the_gaps_inside_them(shipped):
+    # The model leaves gaps of up to about an x-height inside a word (here
+    # "minutes," before its comma); a word gap no wider than that lets a
+    # reader split one word in two or join two into one.
+    text = "conversation began to concern In the next few minutes, down but not out in siberia"
+    doc = inkstroke.write(text, seed=0)
+    inner = max(_widest_inner_gap(ink) for _, ink in doc.words)  # 1.09 x-heights with seed 0
+    assert inner < PageLayout().word_spacing

@@ -22,6 +22,7 @@ def write(
     margin: float = typer.Option(20.0, "--margin", help="Page margin, mm."),
     x_height: float = typer.Option(3.0, "--x-height", help="Body height of the handwriting, mm."),
     line_spacing: float = typer.Option(3.2, "--line-spacing", help="Baseline distance, in x-heights."),
+    word_spacing: float = typer.Option(1.8, "--word-spacing", help="Gap between words, in x-heights (wide: the model leaves gaps inside words)."),
     align: str = typer.Option("left", "--align", help="left, center, right or justify."),
     stroke_width: float | None = typer.Option(None, "--stroke-width", help="Pen width (mm for svg/pdf, px for png/gif)."),
     color: str = typer.Option("black", "--color", help="Ink colour (name or #rrggbb)."),
@@ -69,7 +70,7 @@ def write(
     if script != "latin":
         raise InkstrokeError(f"unknown --script {script!r}; use latin or hanzi")
     layout = PageLayout(page=parse_page(page), margin=margin, x_height=x_height,
-                        line_spacing=line_spacing, align=align)
+                        line_spacing=line_spacing, word_spacing=word_spacing, align=align)
     doc = write_text(text, model=str(model) if model else None, style=style, style_text=style_text,
                      temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
                      guidance=DEFAULT_GUIDANCE if guidance is None else guidance, bias=bias, seed=seed, layout=layout,

@@ -25,7 +25,7 @@ from inkstroke.tokenize.strokes import StrokeTokenizer
 from inkstroke.tokenize.text import TextTokenizer, normalise_text
 from inkstroke.train.data import char_positions
 
-WORD_SPACE = 0.9  # body heights between streamed words (write's default word spacing)
+WORD_SPACE = 1.8  # body heights between streamed words: write's default (PageLayout.word_spacing)
 MAX_TEXT = 400  # characters per generated sequence; longer text is laid out in pieces
 
 
