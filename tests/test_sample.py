@@ -186,7 +186,7 @@ def test_top_k_and_top_p_filters():
 
 
 def test_stream_words_writes_word_by_word_in_reading_order(tiny_generator):
-    from inkstroke.sample.generate import SampleOptions
+    from inkstroke.sample.generate import WORD_SPACE, SampleOptions
 
     opts = dict(temperature=0.8, seed=5, guidance=0.0)
     words = ["ab", "quick", "cd"]
@@ -203,7 +203,7 @@ def test_stream_words_writes_word_by_word_in_reading_order(tiny_generator):
         assert streamed[k][2]  # each word begins with a move in the air
         # the word's own shape, shifted as a whole ...
         assert np.allclose(np.diff(xs), np.diff(r), atol=1e-5)
-        # ... to start 0.9 body heights right of the word before it
+        # ... to start WORD_SPACE (1.8) body heights right of the word before it
         if right is not None:
-            assert xs.min() == pytest.approx(right + 0.9, abs=1e-4)
+            assert xs.min() == pytest.approx(right + WORD_SPACE, abs=1e-4)
         right, k = xs.max(), k + len(r)
