@@ -15,7 +15,7 @@ from inkstroke.errors import InkstrokeError
 from inkstroke.io import read_ink
 from inkstroke.io.jsonink import write_json
 from inkstroke.render import SUFFIXES
-from inkstroke.write.api import MODEL_DIR, page_paths, prepare_text, save_document
+from inkstroke.write.api import MAX_INNER_GAP, MODEL_DIR, page_paths, prepare_text, save_document
 from inkstroke.write.layout import PageLayout, parse_page, wrap
 
 torch.set_num_threads(1)  # two cores, shared: more threads only contend
@@ -141,6 +141,26 @@ def test_stray_strokes_are_trimmed_and_scribbles_refused():
     assert not _acceptable(ink, 2.0)  # runs on far past the word
     assert not _acceptable(Ink(word + [np.array([[1.0, 5.0], [1.1, 5.5]])], y_axis="down"), 2.0)  # too tall
     assert not _acceptable(Ink([], y_axis="down"), 2.0)
+
+
+def test_gaps_inside_a_word_are_closed_up_to_the_limit():
+    from inkstroke.ink import Ink
+    from inkstroke.write.api import close_inner_gaps
+
+    stem = np.array([[0.0, 0.0], [0.0, -1.0]])
+    bar = np.array([[-0.3, -0.7], [0.3, -0.7]])  # overlaps the stem: moves with it
+    far = np.array([[2.0, 0.0], [2.6, -0.5]])  # 1.7 after the bar
+    dot = np.array([[2.3, -1.2], [2.32, -1.2]])  # over the far piece
+    near = np.array([[2.8, 0.0], [3.0, -0.5]])  # 0.2 after it: kept as is, relative to it
+    ink = Ink([stem, far, bar, dot, near], y_axis="down")
+    out = close_inner_gaps(ink, 0.5)
+    moved = [s - t for s, t in zip(out.strokes, ink.strokes)]
+    assert np.allclose(moved[0], 0) and np.allclose(moved[2], 0)
+    for k in (1, 3, 4):
+        assert np.allclose(moved[k], [-1.2, 0.0])  # 1.7 - 0.5
+    assert out.bounds()[2] == pytest.approx(3.0 - 1.2)
+    assert close_inner_gaps(ink, 2.0) is ink  # nothing wider: untouched
+    assert close_inner_gaps(Ink([far], y_axis="down"), 0.0).strokes[0] is far
 
 
 class WidestReader:
@@ -357,5 +377,11 @@ def test_words_are_spaced_wider_than_the_gaps_inside_them(shipped):
     # reader split one word in two or join two into one.
     text = "conversation began to concern In the next few minutes, down but not out in siberia"
     doc = inkstroke.write(text, seed=0)
-    inner = max(_widest_inner_gap(ink) for _, ink in doc.words)  # 1.09 x-heights with seed 0
+    inner = max(_widest_inner_gap(ink) for _, ink in doc.words)
     assert inner < PageLayout().word_spacing
+    # and write closes them up to MAX_INNER_GAP (as drawn: 1.09 x-heights with seed 0)
+    assert inner <= MAX_INNER_GAP + 0.03
+    drawn = inkstroke.write(text, seed=0, max_inner_gap=None)
+    assert max(_widest_inner_gap(ink) for _, ink in drawn.words) > 2 * MAX_INNER_GAP
+    with pytest.raises(InkstrokeError, match="max_inner_gap"):
+        inkstroke.write("x", max_inner_gap=-1.0)
