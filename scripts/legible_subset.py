@@ -23,8 +23,6 @@ import torch
 from rich.progress import Progress
 
 from inkstroke.recognize.api import Recognizer
-from inkstroke.recognize.decode import text_log_likelihood
-from inkstroke.tokenize.text import normalise_text
 
 LENGTH_BANDS = (4, 7, 11, 16, 24)  # text lengths (characters) that start a new band
 
@@ -39,11 +37,7 @@ def score_examples(data, indices: np.ndarray, texts: list[str], rec: Recognizer,
         for a in range(0, len(order), batch):
             part = order[a : a + batch]
             seqs = [steps[off[i] : off[i + 1]].astype(np.int64) for i in part]
-            targets = [rec.text_tok.encode(normalise_text(texts[i]), strict=False) for i in part]
-            with torch.no_grad():
-                logp, frames = rec._logp(seqs)
-                ll = text_log_likelihood(logp, frames, targets).numpy()
-            scores[part] = ll / np.maximum([len(t) for t in targets], 1)
+            scores[part] = rec.score_steps(seqs, [texts[i] for i in part])
             bar.advance(task, len(part))
     return scores
 

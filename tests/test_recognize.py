@@ -203,6 +203,9 @@ def test_shipped_recognizer_reads_real_handwriting(words):
     right = rec.score(inks[:10], [ink.text for ink in inks[:10]])
     wrong = rec.score(inks[:10], ["zzqx" for _ in inks[:10]])
     assert (right > wrong).all()
+    # the same, from the motion tokens (as scripts/legible_subset.py scores cached datasets)
+    tokens = [rec.tokens(ink) for ink in inks[:10]]
+    assert np.allclose(rec.score_steps(tokens, [ink.text for ink in inks[:10]]), right, atol=1e-5)
 
 
 def test_usage_errors_exit_2_without_a_traceback(capsys, tmp_path):

@@ -379,7 +379,7 @@ def test_words_are_spaced_wider_than_the_gaps_inside_them(shipped):
     doc = inkstroke.write(text, seed=0)
     inner = max(_widest_inner_gap(ink) for _, ink in doc.words)
     assert inner < PageLayout().word_spacing
-    # and write closes them up to MAX_INNER_GAP (as drawn: 1.09 x-heights with seed 0)
+    # and write closes them up to MAX_INNER_GAP (as drawn, they are wider)
     assert inner <= MAX_INNER_GAP + 0.03
     drawn = inkstroke.write(text, seed=0, max_inner_gap=None)
     assert max(_widest_inner_gap(ink) for _, ink in drawn.words) > 2 * MAX_INNER_GAP

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from inkstroke.write.layout import PageLayout
+
 
 def write(
     text: str = typer.Argument(..., help="Text to write; '-' reads standard input, @FILE reads a file."),
@@ -22,7 +24,7 @@ def write(
     margin: float = typer.Option(20.0, "--margin", help="Page margin, mm."),
     x_height: float = typer.Option(3.0, "--x-height", help="Body height of the handwriting, mm."),
     line_spacing: float = typer.Option(3.2, "--line-spacing", help="Baseline distance, in x-heights."),
-    word_spacing: float = typer.Option(1.8, "--word-spacing", help="Gap between words, in x-heights (wide: the model leaves gaps inside words)."),
+    word_spacing: float = typer.Option(PageLayout.word_spacing, "--word-spacing", help="Gap between words, in x-heights (wide: the model leaves gaps inside words)."),
     align: str = typer.Option("left", "--align", help="left, center, right or justify."),
     stroke_width: float | None = typer.Option(None, "--stroke-width", help="Pen width (mm for svg/pdf, px for png/gif)."),
     color: str = typer.Option("black", "--color", help="Ink colour (name or #rrggbb)."),
@@ -46,7 +48,7 @@ def write(
         save_document,
     )
     from inkstroke.write.api import write as write_text
-    from inkstroke.write.layout import PageLayout, parse_page
+    from inkstroke.write.layout import parse_page
 
     if list_styles:
         typer.echo("\n".join(available_styles(str(model) if model else None)))

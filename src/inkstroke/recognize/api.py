@@ -107,13 +107,17 @@ class Recognizer:
                 ok.append(i)
             except InkstrokeError:
                 continue  # nothing readable: scored -inf
-        if not ok:
-            return scores
-        targets = [self.text_tok.encode(normalise_text(texts[i]), strict=False) for i in ok]
+        if ok:
+            scores[ok] = self.score_steps(steps, [texts[i] for i in ok])
+        return scores
+
+    def score_steps(self, steps: list[np.ndarray], texts: list[str]) -> np.ndarray:
+        """:meth:`score` of inks already turned into motion tokens (T_i, 3), such
+        as the cached token datasets of ``inkstroke train``."""
+        targets = [self.text_tok.encode(normalise_text(t), strict=False) for t in texts]
         logp, frames = self._logp(steps)
         ll = text_log_likelihood(logp, frames, targets).numpy()
-        scores[ok] = ll / np.maximum([len(t) for t in targets], 1)
-        return scores
+        return ll / np.maximum([len(t) for t in targets], 1)
 
 
 @lru_cache(maxsize=2)

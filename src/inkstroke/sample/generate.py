@@ -24,8 +24,9 @@ from inkstroke.model.transformer import HandwritingModel, mdn_params
 from inkstroke.tokenize.strokes import StrokeTokenizer
 from inkstroke.tokenize.text import TextTokenizer, normalise_text
 from inkstroke.train.data import char_positions
+from inkstroke.write.layout import PageLayout
 
-WORD_SPACE = 1.8  # body heights between streamed words: write's default (PageLayout.word_spacing)
+WORD_SPACE = PageLayout.word_spacing  # body heights between streamed words: write's default
 MAX_TEXT = 400  # characters per generated sequence; longer text is laid out in pieces
 
 
