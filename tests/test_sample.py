@@ -68,6 +68,21 @@ def test_priming_continues_a_given_ink(tiny_run, tiny_generator, words, tmp_path
     assert plain.num_points != primed.num_points or not np.allclose(plain.points(), primed.points())
 
 
+def test_a_primed_text_ends_where_the_encoder_placed_it(tiny_generator, words):
+    # A primer whose last stroke goes back to its start (a delayed i-dot or
+    # t-bar): the pen ends far left of the primer's right edge, and the text
+    # after it must still count as written only past its own last character.
+    from inkstroke.sample.generate import SampleOptions
+
+    ink = words[0][0]
+    back = np.array([ink.strokes[0][0], ink.strokes[0][0] + [0.1, 0.0]])
+    prime = (ink.copy(strokes=[*ink.strokes, back], times=None, pressures=None), ink.text)
+    _, _, (chars, char_x, mask), _, (last_x, unit) = tiny_generator._memory(["again"], SampleOptions(), prime)
+    assert last_x[0] == char_x[0, int(mask[0].sum()) - 1]
+    rightmost = tiny_generator.stroke_tok.decode(tiny_generator.stroke_tok.encode(prime[0])).points()[:, 0].max()
+    assert last_x[0] > rightmost + unit[0] * tiny_generator.text_tok.expected_width("again") * 0.5
+
+
 def one_line_error(capsys, *needles):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1, err

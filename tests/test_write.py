@@ -15,7 +15,16 @@ from inkstroke.errors import InkstrokeError
 from inkstroke.io import read_ink
 from inkstroke.io.jsonink import write_json
 from inkstroke.render import SUFFIXES
-from inkstroke.write.api import MAX_INNER_GAP, MODEL_DIR, page_paths, prepare_text, save_document
+from inkstroke.write.api import (
+    MAX_INNER_GAP,
+    MODEL_DIR,
+    last_word_primer,
+    load_style,
+    page_paths,
+    prepare_text,
+    save_document,
+    split_words,
+)
 from inkstroke.write.layout import PageLayout, parse_page, wrap
 
 torch.set_num_threads(1)  # two cores, shared: more threads only contend
@@ -233,6 +242,33 @@ def test_write_with_a_style_sample(model, words, tmp_path):
         inkstroke.write("styled", model=model, style="no-such-style")
 
 
+def _line(*words: list[tuple[float, float]]) -> "inkstroke.Ink":
+    """An ink whose strokes are horizontal bars over the given x-spans."""
+    from inkstroke.ink import Ink
+
+    return Ink([np.array([[x0, 0.0], [x1, 0.5]]) for word in words for x0, x1 in word], text=None)
+
+
+def test_split_words_breaks_a_line_at_its_widest_gaps():
+    # "ab cd e": a narrow gap inside each word, wide ones between them, and a
+    # t-bar (overlapping its letter) that must stay with it
+    ink = _line([(0, 1), (1.2, 2), (0.5, 1.5)], [(4, 5), (5.3, 6)], [(8.5, 9)])
+    assert split_words(ink, 3) == [[0, 2, 1], [3, 4], [5]]
+    assert split_words(ink, 2) == [[0, 2, 1, 3, 4], [5]]
+    assert split_words(ink, 1) == [[0, 2, 1, 3, 4, 5]]
+    assert len(split_words(ink, 9)) == 4  # fewer groups than words: every group a word
+
+
+def test_a_style_sample_primes_with_its_last_word():
+    ink = _line([(0, 1), (1.2, 2)], [(4, 5), (5.3, 6)], [(8, 9)])
+    word, text = last_word_primer(ink.copy(text="ab cd e"), "ab cd e")
+    assert text == "e" and word.text == "e" and len(word.strokes) == 1
+    assert np.array_equal(word.strokes[0], ink.strokes[4])
+    one, text = last_word_primer(ink, "abcde")  # one word: the whole sample
+    assert text == "abcde" and len(one.strokes) == 5
+    assert last_word_primer(ink, "a b c d e f g")[1] == "a b c d e f g"  # cannot split: kept whole
+
+
 def test_write_api_errors(model):
     with pytest.raises(InkstrokeError, match="empty"):
         inkstroke.write("   ", model=model)
@@ -385,3 +421,14 @@ def test_words_are_spaced_wider_than_the_gaps_inside_them(shipped):
     assert max(_widest_inner_gap(ink) for _, ink in drawn.words) > 2 * MAX_INNER_GAP
     with pytest.raises(InkstrokeError, match="max_inner_gap"):
         inkstroke.write("x", max_inner_gap=-1.0)
+
+
+def test_a_shipped_style_primes_with_the_last_word_of_its_line(shipped):
+    styles = json.loads((MODEL_DIR / "styles.json").read_text())
+    for name, style in styles.items():
+        ink, text = load_style(name)
+        assert text == style["text"].split()[-1] and ink.text == text
+        assert 0 < len(ink.strokes) < len(style["strokes"])
+        # the word is the line's rightmost ink
+        line_right = max(max(p[0] for p in s) for s in style["strokes"])
+        assert abs(ink.bounds()[2] - line_right) < 1e-6

@@ -88,14 +88,19 @@ class Generator:
 
     def _memory(self, texts: list[str], opts: SampleOptions, prime: tuple[Ink, str] | None):
         """Encoder memory for a batch; with a prime, its text comes first and its
-        characters are stretched onto the prime ink's real extent."""
-        rows, xs = [], []
+        characters are stretched onto the prime ink's real extent. Also returns
+        each text's last character x and its width unit, in the frame the
+        decoder moves in, so that the end-of-text test agrees with where the
+        encoder told the decoder the text lies."""
+        rows, xs, last, unit = [], [], [], []
         prime_tokens = None
         for text in texts:
             if prime is None:
                 ids = self.text_tok.encode(text)
                 xs.append(char_positions(self.text_tok, ids, None, opts.width_scale) + opts.x_offset)
                 rows.append(ids)
+                last.append(float(xs[-1][-1]))
+                unit.append(1.0)
                 continue
             ink, ptext = prime
             ptext = self.check_text(ptext)
@@ -109,6 +114,8 @@ class Generator:
             tx = char_positions(self.text_tok, ids, None, opts.width_scale * scale) + x1 + self.text_tok.char_width(" ") * scale
             rows.append(np.concatenate([pids, ids]))
             xs.append(np.concatenate([px, tx]))
+            last.append(float(tx[-1]))
+            unit.append(scale)
         b, n = len(rows), max(len(r) for r in rows)
         chars = torch.zeros(b, n, dtype=torch.long)
         char_x = torch.zeros(b, n)
@@ -119,7 +126,8 @@ class Generator:
             mask[k, : len(r)] = True
         text = (chars.to(self.device), char_x.to(self.device), mask.to(self.device))
         memory, mmask = self.model.encode(*text)
-        return memory, mmask, text, prime_tokens
+        ends = (torch.tensor(last, device=self.device), torch.tensor(unit, device=self.device))
+        return memory, mmask, text, prime_tokens, ends
 
     def _sample_step(self, h: torch.Tensor, opts: SampleOptions, gen: torch.Generator):
         """One (pen, dx, dy) draw per sequence; returns ids/values and deltas.
@@ -172,7 +180,7 @@ class Generator:
         m, dev = self.model, self.device
         gen = torch.Generator(device=dev)
         gen.manual_seed(opts.seed if opts.seed is not None else int(torch.seed() % 2**31))
-        memory, mmask, text, prime_tokens = self._memory(texts, opts, prime)
+        memory, mmask, text, prime_tokens, (last_char_x, char_unit) = self._memory(texts, opts, prime)
         b = len(texts)
         rows = b
         if opts.guidance > 0:  # the same sequences again, without text (as text dropout trained them)
@@ -181,9 +189,6 @@ class Generator:
             memory, mmask = torch.cat([memory, u_memory]), torch.cat([mmask, u_mmask])
             text = tuple(torch.cat([c, u]) for c, u in zip(text, unc))
             rows = 2 * b
-        last_char_x = torch.tensor([char_positions(self.text_tok, self.text_tok.encode(t), None,
-                                                   opts.width_scale)[-1] for t in texts], device=dev)
-        last_char_x = last_char_x + opts.x_offset
         cap = opts.max_steps or max(opts.steps_per_char * max(len(t) for t in texts) + 30, 60)
         cap = min(cap, m.cfg.max_steps - 1 - (0 if prime_tokens is None else len(prime_tokens)))
         continuous = m.cfg.head == "mdn"
@@ -195,7 +200,6 @@ class Generator:
             prev = torch.cat([torch.zeros(1, 3, device=dev), prev_rows]).expand(rows, -1, -1)
             pos = torch.cat([torch.zeros(1, 2, device=dev), d.cumsum(0)]).expand(rows, -1, -1)
             offset = pos[:b, -1].clone()
-            last_char_x = last_char_x + offset[:, 0]  # text chars sit after the prime
         else:
             prev = torch.zeros(rows, 1, 3, device=dev)
             pos = torch.zeros(rows, 1, 2, device=dev)
@@ -217,7 +221,7 @@ class Generator:
             step, delta, pen, end_p = self._sample_step(h, opts, gen)
             stop = end_p > 0.5
             # past the last character and lifting the pen: the text is done
-            passed_end |= cur[:, 0] > last_char_x + 0.5
+            passed_end |= cur[:, 0] > last_char_x + 0.5 * char_unit
             stop |= passed_end & (pen == 1)
             alive = torch.ones_like(stop) if opts.run_to_cap else ~stop
             if not alive.any():
@@ -232,7 +236,7 @@ class Generator:
                 keep = alive.nonzero().squeeze(1)
                 keep_rows = keep if rows == b else torch.cat([keep, keep + len(alive)])
                 act, cur, offset, step = act[keep], cur[keep], offset[keep], step[keep]
-                last_char_x, passed_end = last_char_x[keep], passed_end[keep]
+                last_char_x, char_unit, passed_end = last_char_x[keep], char_unit[keep], passed_end[keep]
                 memory, mmask = memory[keep_rows], mmask[keep_rows]
                 text = tuple(c[keep_rows] for c in text)
                 all_prev, all_pos = all_prev[keep_rows], all_pos[keep_rows]

@@ -282,7 +282,7 @@ class Studio:
 
     def primer(self, style: str | None) -> tuple[Ink, str] | None:
         """A style: none, a shipped style name, or ``sample:ID[,ID...]`` (your own hand)."""
-        from inkstroke.write.api import available_styles, load_style
+        from inkstroke.write.api import available_styles, last_word_primer, load_style
 
         if not style or style == "none":
             return None
@@ -302,7 +302,7 @@ class Studio:
                     f"the chosen samples are too long to use as a style (over {room} "
                     "pen moves); choose fewer or shorter ones",
                 )
-            return ink, text
+            return last_word_primer(ink, text)
         names = available_styles(self.model_arg())
         if style not in names:
             raise _error(
