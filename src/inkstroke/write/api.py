@@ -32,7 +32,7 @@ MAX_WORD = 30  # characters per generated piece; longer words are written in pie
 MAX_TEXT = 20_000  # characters per call
 # chosen on test-split texts with scripts/tune_sampling.py (see the model card)
 DEFAULT_TEMPERATURE = 0.6
-DEFAULT_GUIDANCE = 2.0
+DEFAULT_GUIDANCE = 1.5
 # Draws per word, ranked by the recogniser (1: no ranking). 6 rather than 4:
 # Tesseract CER 0.539 -> 0.519 on the 100 judge texts and 0.530 -> 0.506 on 100
 # test-split texts, for a 60-character line in ~0.8 s instead of ~0.55 s on one
