@@ -12,7 +12,7 @@ from inkstroke.write.layout import PageLayout
 def write(
     text: str = typer.Argument(..., help="Text to write; '-' reads standard input, @FILE reads a file."),
     output: Path = typer.Option(..., "-o", "--output", help="svg, png, gif, pdf, json or inkml; several pages go to NAME-1.EXT, NAME-2.EXT, ... (a PDF holds them all)."),
-    style: str | None = typer.Option(None, "--style", help="A shipped style name (see --list-styles) or your own sample (json, inkml, DATASET.inks:N)."),
+    style: str | None = typer.Option(None, "--style", help="A shipped style name (see --list-styles) or your own sample (json, inkml, DATASET.inks:N); the last word of the sample primes the model."),
     style_text: str | None = typer.Option(None, "--style-text", help="What your style sample says, if the file does not record it."),
     temperature: float | None = typer.Option(None, "--temperature", help="Variety of the strokes (lower is neater; default: the model's tuned value)."),
     guidance: float | None = typer.Option(None, "--guidance", help="Classifier-free guidance: >0 follows the text more closely (default: tuned)."),

@@ -92,14 +92,13 @@ class Generator:
         each text's last character x and its width unit, in the frame the
         decoder moves in, so that the end-of-text test agrees with where the
         encoder told the decoder the text lies."""
-        rows, xs, last, unit = [], [], [], []
+        rows, xs, unit = [], [], []
         prime_tokens = None
         for text in texts:
             if prime is None:
                 ids = self.text_tok.encode(text)
                 xs.append(char_positions(self.text_tok, ids, None, opts.width_scale) + opts.x_offset)
                 rows.append(ids)
-                last.append(float(xs[-1][-1]))
                 unit.append(1.0)
                 continue
             ink, ptext = prime
@@ -114,7 +113,6 @@ class Generator:
             tx = char_positions(self.text_tok, ids, None, opts.width_scale * scale) + x1 + self.text_tok.char_width(" ") * scale
             rows.append(np.concatenate([pids, ids]))
             xs.append(np.concatenate([px, tx]))
-            last.append(float(tx[-1]))
             unit.append(scale)
         b, n = len(rows), max(len(r) for r in rows)
         chars = torch.zeros(b, n, dtype=torch.long)
@@ -126,6 +124,7 @@ class Generator:
             mask[k, : len(r)] = True
         text = (chars.to(self.device), char_x.to(self.device), mask.to(self.device))
         memory, mmask = self.model.encode(*text)
+        last = [float(x[-1]) for x in xs]
         ends = (torch.tensor(last, device=self.device), torch.tensor(unit, device=self.device))
         return memory, mmask, text, prime_tokens, ends
 
