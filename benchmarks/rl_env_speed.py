@@ -2,6 +2,8 @@
 second for the default observation (64 x 64 page, 16 x 16 patch), random
 actions, whole characters and single-stroke episodes (resets included), the
 baseline reward, and a gymnasium SyncVectorEnv of 8. Target: >= 2,000 steps/s.
+The last row is the stroke-level BrushKnots-v0 (one step a knot, each step
+renders the stroke again for its reward), for comparison.
 
 Both wall-clock and process CPU time are printed: on a shared machine the
 CPU figure is what one core delivers.
@@ -20,6 +22,7 @@ import torch
 
 from inkstroke.rl import ENV_ID
 from inkstroke.rl.env import BrushWriteEnv, character_split
+from inkstroke.rl.knot_env import KnotWriteEnv
 
 
 def measure(env, actions: np.ndarray, steps: int) -> tuple[float, float]:
@@ -59,8 +62,15 @@ def main() -> None:
         ),
     ]
     print(f"{'episodes':26s} {'steps/s wall':>13s} {'steps/s CPU':>12s}")
+    knots = KnotWriteEnv(chars=chars)
+    for c in chars:
+        knots.reset(options={"char": c})
+    rows.append(("BrushKnots-v0 (knots)", knots))
     for name, env in rows:
-        wall, cpu = measure(env, actions, args.steps)
+        size = env.action_space.shape[-1]
+        wall, cpu = measure(
+            env, actions[:, :size] if size == 3 else np.pad(actions, ((0, 0), (0, 1))), args.steps
+        )
         print(f"{name:26s} {wall:13.0f} {cpu:12.0f}")
 
 

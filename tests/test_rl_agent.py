@@ -60,7 +60,7 @@ def test_agent_writes_a_held_out_character(agent_path):
 
 
 def test_comparison_times_and_scores_every_method(agent_path):
-    result = compare_methods(["永"], load_agent(agent_path), optimise_steps=[2])
+    result = compare_methods(["永"], {"agent": load_agent(agent_path)}, optimise_steps=[2])
     rows = {r["method"]: r for r in result.summary()}
     assert set(rows) == {"medians", "agent", "optimised 2 steps"}
     assert all(0.3 < r["iou"] <= 1.0 and r["seconds"] > 0 for r in rows.values())
@@ -109,7 +109,7 @@ def test_a_foreign_sb3_model_is_refused(tmp_path):
 def test_cli_eval_and_its_errors(agent_path, tmp_path, capsys):
     result = CliRunner().invoke(app, ["rl", "eval", str(agent_path), "--text", "永"])
     assert result.exit_code == 0, result.output
-    assert "medians" in result.output and "agent" in result.output
+    assert "medians" in result.output and "sac" in result.output  # named by its folder
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"PK\x03\x04 broken")
     assert main(["rl", "eval", str(bad), "--text", "永"]) == 2
@@ -143,6 +143,6 @@ def test_cli_train_writes_an_agent(tmp_path):
 
 def test_shipped_agent_beats_the_medians_on_held_out_characters():
     chars = held_out_characters(20)[:4]
-    result = compare_methods(chars, load_agent())
+    result = compare_methods(chars, {"agent": load_agent()})
     medians, agent = (np.array(result.iou[k]) for k in ("medians", "agent"))
     assert (agent > medians).all() and agent.mean() > medians.mean() + 0.03

@@ -16,6 +16,7 @@ import time
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -283,9 +284,11 @@ class BrushAgent:
         return env.trajectory()
 
 
-def load_agent(path: str | Path = DEFAULT_AGENT) -> BrushAgent:
-    """Load an agent saved by :func:`train` (or one of its checkpoints); refuse
-    anything else with an :class:`InkstrokeError` that names the file."""
+def load_agent(path: str | Path = DEFAULT_AGENT):
+    """Load an agent saved by :func:`train` (a :class:`BrushAgent`) or by
+    :func:`inkstroke.rl.knot_agent.train_knot_agent` (a ``KnotAgent``), or one
+    of their checkpoints; refuse anything else with an :class:`InkstrokeError`
+    that names the file."""
     path = Path(path)
     if not path.is_file():
         raise InkstrokeError(f"{path}: no such agent file")
@@ -302,6 +305,16 @@ def load_agent(path: str | Path = DEFAULT_AGENT) -> BrushAgent:
     algo = "sac" if "target_entropy" in data else "ppo" if "clip_range" in data else None
     if algo is None:
         raise InkstrokeError(f"{path}: not an SB3 SAC or PPO agent")
+    if algo == "ppo" and "brush_knots" in data:
+        from inkstroke.rl.knot_agent import check_knot_agent
+
+        try:
+            model = PPO.load(path, device="cpu")
+        except Exception as e:  # SB3 and torch raise anything from pickle to zip errors
+            raise InkstrokeError(
+                f"{path}: the agent checkpoint is corrupt ({type(e).__name__}: {e})"
+            ) from None
+        return check_knot_agent(model, path)
     if "brush_env" not in data or "brush_observe" not in data:
         raise InkstrokeError(
             f"{path}: an SB3 {algo.upper()} agent, but not a BrushWrite one (no environment settings)"
@@ -333,11 +346,13 @@ class Comparison:
 
     chars: list[str]
     iou: dict[str, list[float]] = field(default_factory=dict)
-    seconds: dict[str, list[float]] = field(default_factory=dict)
+    seconds: dict[str, list[float]] = field(default_factory=dict)  # motion and its picture
+    motion_seconds: dict[str, list[float]] = field(default_factory=dict)  # the motion alone
 
-    def add(self, method: str, iou: float, seconds: float) -> None:
+    def add(self, method: str, iou: float, seconds: float, motion_seconds: float) -> None:
         self.iou.setdefault(method, []).append(iou)
         self.seconds.setdefault(method, []).append(seconds)
+        self.motion_seconds.setdefault(method, []).append(motion_seconds)
 
     def summary(self) -> list[dict]:
         return [
@@ -347,46 +362,75 @@ class Comparison:
                 "iou": float(np.mean(self.iou[m])),
                 "iou_std": float(np.std(self.iou[m])),
                 "seconds": float(np.mean(self.seconds[m])),
+                "motion_seconds": float(np.mean(self.motion_seconds[m])),
             }
             for m in self.iou
         ]
 
 
+def optimised_motion(char: str, target: np.ndarray, steps: int) -> Trajectory:
+    """Trajectory optimisation of ``char`` with ``steps`` Adam steps in all (the
+    default two-stage schedule, scaled; each stage keeps at least one step),
+    without the extra pictures and scores :func:`write_character` makes."""
+    from inkstroke.calligraphy.optimize import (
+        OptimizeConfig,
+        fit_motion,
+        motion_to_trajectory,
+        optimize_motion,
+    )
+    from inkstroke.calligraphy.profiles import default_trajectory
+    from inkstroke.calligraphy.targets import start_lines
+
+    base = OptimizeConfig()
+    config = base.scaled(steps / sum(s.steps for s in base.stages))
+    reference = default_trajectory(start_lines(char), char=char)
+    return motion_to_trajectory(optimize_motion(fit_motion(reference), target, config), char)
+
+
 def compare_methods(
     chars: Sequence[str],
-    agent: BrushAgent | None = None,
+    agents: dict[str, object] | None = None,
     optimise_steps: Sequence[int] = (),
     size: int = 256,
     progress: Callable[[int, str], None] | None = None,
 ) -> Comparison:
     """IoU against the Kaiti target at ``size`` and CPU time per character of the
-    raw medians, the agent (if given) and trajectory optimisation with each
-    budget of ``optimise_steps`` (the default 150-step schedule, scaled). Every
-    trajectory is rendered by the numpy brush, so the methods differ only in
-    their motion."""
+    raw medians, each agent of ``agents`` (name: agent) and trajectory
+    optimisation with each budget of ``optimise_steps``.
+
+    Every method gets the same target picture, made before its clock starts;
+    its time runs from the character's centre lines to its motion
+    (``motion_seconds``: what a robot or plotter needs) and on to the
+    picture the score reads (``seconds``): every trajectory is rendered by
+    the numpy brush at ``size``, so the methods differ only in their motion."""
     from inkstroke.calligraphy import brush
     from inkstroke.calligraphy.metrics import iou
-    from inkstroke.calligraphy.optimize import OptimizeConfig, write_character
     from inkstroke.calligraphy.profiles import default_trajectory
     from inkstroke.calligraphy.targets import start_lines, target_image
+    from inkstroke.rl.knot_agent import KnotAgent
 
     result = Comparison(list(chars))
-    base = OptimizeConfig()
-    steps = sum(s.steps for s in base.stages)
     clock = time.process_time  # CPU seconds: wall time means little on a shared machine
-    for i, char in enumerate(chars):
-        if progress is not None:
-            progress(i, char)
+    # one untimed round first: imports, caches and torch's first calls cost
+    # every method a one-off that a character's time should not carry
+    for i, char in enumerate([*chars[:1], *chars]):
+        if i == 1:
+            result = Comparison(list(chars))
+        if progress is not None and i > 0:
+            progress(i - 1, char)
         target = target_image(char, size)
-        start = clock()
-        image = brush.render(default_trajectory(start_lines(char)), size)
-        result.add("medians", iou(image, target), clock() - start)
-        if agent is not None:
-            start = clock()
-            image = brush.render(agent.write(char), size)
-            result.add("agent", iou(image, target), clock() - start)
+        fine = target if size == 256 else target_image(char, 256)
+        methods = {"medians": lambda c: default_trajectory(start_lines(c), char=c)}
+        for name, agent in (agents or {}).items():
+            methods[name] = (
+                partial(agent.write, target=fine) if isinstance(agent, KnotAgent) else agent.write
+            )
         for n in optimise_steps:
+            methods[f"optimised {n} steps"] = partial(optimised_motion, target=fine, steps=n)
+        for name, write in methods.items():
             start = clock()
-            r = write_character(char, size, config=base.scaled(n / steps))
-            result.add(f"optimised {n} steps", r.metrics["iou"], clock() - start)
+            motion = write(char)
+            made = clock()
+            image = brush.render(motion, size)
+            result.add(name, iou(image, target), clock() - start, made - start)
     return result

@@ -166,6 +166,14 @@ def stroke_run(section: np.ndarray) -> tuple[float, float]:
     return (hi - lo + 1) * step / 100.0, (0.5 * (lo + hi) - middle) * step / 64.0
 
 
+def pick_character(env: gym.Env, options: dict) -> str:
+    """``options["char"]``, else one of ``env.chars`` drawn with the env's seeded generator."""
+    char = options.get("char")
+    if char is None:
+        char = env.chars[int(env.np_random.integers(len(env.chars)))]
+    return char
+
+
 def _to_u8(density: np.ndarray) -> np.ndarray:
     """Ink density (never negative) to 0..255; ufuncs, not np.clip: this runs every step."""
     return (np.minimum(density, 1.0) * 255.0 + 0.5).astype(np.uint8)
@@ -363,10 +371,7 @@ class BrushWriteEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         options = options or {}
-        char = options.get("char")
-        if char is None:
-            char = self.chars[int(self.np_random.integers(len(self.chars)))]
-        self.char = char
+        self.char = char = pick_character(self, options)
         self.refs = reference_rows(char)
         n = len(self.refs)
         count = n if self.max_strokes <= 0 else min(self.max_strokes, n)
