@@ -91,7 +91,7 @@ def write_demonstrations(
 
 def load_demonstrations(folder: str | Path) -> dict[str, np.ndarray]:
     """All shards of a folder, concatenated, with each knot's features."""
-    from inkstroke.rl.knot_env import _plan
+    from inkstroke.rl.knot_env import character_knots
 
     paths = sorted(Path(folder).glob("shard-*.npz"))
     if not paths:
@@ -102,7 +102,7 @@ def load_demonstrations(folder: str | Path) -> dict[str, np.ndarray]:
     except (OSError, ValueError, KeyError) as e:
         raise InkstrokeError(f"{folder}: a demonstration shard is unreadable ({e})") from None
     chars = list(dict.fromkeys(out["chars"].tolist()))
-    features = {c: _plan(c)[1] for c in chars}
+    features = {c: character_knots(c)[1] for c in chars}
     out["features"] = np.concatenate([features[c] for c in chars])
     if len(out["features"]) != len(out["actions"]):
         raise InkstrokeError(

@@ -35,10 +35,17 @@ from stable_baselines3.common.env_util import make_vec_env
 
 from inkstroke.calligraphy.trajectory import Trajectory
 from inkstroke.errors import InkstrokeError
-from inkstroke.rl.knot_env import FEATURE_BOUND, KnotWriteEnv, _plan
-from inkstroke.rl.knots import FEATURES, apply_corrections, knot_features, plan_knots
+from inkstroke.rl.knot_env import FEATURE_BOUND, KnotWriteEnv, character_knots
+from inkstroke.rl.knots import (
+    FEATURES,
+    SCALAR_NAMES,
+    SCALARS,
+    apply_corrections,
+    knot_features,
+    plan_knots,
+)
 
-FIRST_KNOT = FEATURES - 12 + 5  # the "first knot" flag among the scalars
+FIRST_KNOT = FEATURES - SCALARS + SCALAR_NAMES.index("first knot")  # its column
 DEFAULT_KNOT_AGENT = Path(__file__).resolve().parent.parent / "models" / "rl" / "brushknots_ppo.zip"
 
 
@@ -190,7 +197,7 @@ def train_knot_agent(
     frozen = []  # the cloned policy, which writes the other strokes
 
     def others(char: str) -> np.ndarray:
-        return corrections(frozen[0], _plan(char)[1])
+        return corrections(frozen[0], character_knots(char)[1])
 
     env = make_vec_env(
         lambda: KnotWriteEnv(

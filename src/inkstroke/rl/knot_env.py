@@ -28,7 +28,7 @@ FEATURE_BOUND = 4.0
 
 
 @lru_cache(maxsize=4096)
-def _plan(char: str) -> tuple[KnotPlan, np.ndarray]:
+def character_knots(char: str) -> tuple[KnotPlan, np.ndarray]:
     """The character's knots and their features (cached: a training run revisits them)."""
     from inkstroke.calligraphy.profiles import default_trajectory
     from inkstroke.calligraphy.targets import start_lines
@@ -154,7 +154,7 @@ class KnotWriteEnv(gym.Env):
         super().reset(seed=seed)
         options = options or {}
         self.char = char = pick_character(self, options)
-        self.plan, self.features = _plan(char)
+        self.plan, self.features = character_knots(char)
         n = len(self.plan.strokes)
         stroke = options.get("stroke")
         if stroke is None:

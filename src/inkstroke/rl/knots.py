@@ -33,7 +33,21 @@ ALONG = np.array([-48.0, -32.0, -16.0, 0.0, 16.0, 32.0, 48.0])  # grid rows, fra
 ACROSS = np.linspace(-64.0, 64.0, 17)  # grid columns: the width of the widest strokes
 LINE_WIDTH = 48.0  # centre lines drawn this wide: the median Kaiti stroke
 LINE_SIZE = 128  # ... on a picture this size: a blob 6 pixels wide needs no more
-SCALARS = 12
+SCALAR_NAMES = (
+    "z / 100",
+    "z at the previous knot / 100",
+    "z at the next knot / 100",
+    "fraction of the stroke",
+    "stroke length / 1000",
+    "first knot",
+    "last knot",
+    "tangent x",
+    "tangent y",
+    "turn from the previous to the next knot / pi",
+    "stroke index / stroke count",
+    "stroke count / 20",
+)
+SCALARS = len(SCALAR_NAMES)
 FEATURES = 3 * len(ALONG) * len(ACROSS) + SCALARS
 ACTION_SIZE = 4
 # what an action of 1 means: frame units along / across, press depth, tip turn in radians
@@ -178,22 +192,6 @@ def knot_features(plan: KnotPlan, target: np.ndarray) -> np.ndarray:
         ]
     )
     return np.concatenate([ink, own, others, scalars], axis=1).astype(np.float32)
-
-
-SCALAR_NAMES = (
-    "z / 100",
-    "z at the previous knot / 100",
-    "z at the next knot / 100",
-    "fraction of the stroke",
-    "stroke length / 1000",
-    "first knot",
-    "last knot",
-    "tangent x",
-    "tangent y",
-    "turn from the previous to the next knot / pi",
-    "stroke index / stroke count",
-    "stroke count / 20",
-)
 
 
 def apply_corrections(plan: KnotPlan, actions: np.ndarray) -> Trajectory:
