@@ -74,6 +74,16 @@ def test_the_shipped_agent_beats_the_medians_and_matches_a_short_optimisation():
     assert agent.mean() > optimised.mean()
 
 
+def test_features_of_the_wrong_shape_are_refused():
+    agent = load_agent(DEFAULT_KNOT_AGENT)
+    with pytest.raises(InkstrokeError, match=rf"shape \(N, {FEATURES}\), got \(3, 10\)"):
+        agent.corrections(np.zeros((3, 10), dtype=np.float32))
+    bad = np.zeros((2, FEATURES), dtype=np.float32)
+    bad[1, 5] = np.inf
+    with pytest.raises(InkstrokeError, match="finite"):
+        agent.corrections(bad)
+
+
 def test_a_damaged_knot_agent_is_refused(tmp_path):
     damaged = tmp_path / "damaged.zip"
     with zipfile.ZipFile(DEFAULT_KNOT_AGENT) as src, zipfile.ZipFile(damaged, "w") as dst:

@@ -278,6 +278,11 @@ def train_knot_agent(
 
 def corrections(policy, features: np.ndarray) -> np.ndarray:
     """A policy's deterministic knot corrections for (N, FEATURES) features."""
+    features = np.asarray(features)
+    if features.ndim != 2 or features.shape[1] != FEATURES:
+        raise InkstrokeError(f"knot features must have shape (N, {FEATURES}), got {features.shape}")
+    if not np.isfinite(features).all():
+        raise InkstrokeError("knot features must be finite")
     x = torch.from_numpy(np.clip(features, -FEATURE_BOUND, FEATURE_BOUND).astype(np.float32))
     with torch.no_grad():
         return np.clip(_mean(policy, x).numpy(), -1.0, 1.0)
