@@ -106,3 +106,21 @@ def test_default_steps_are_the_default_schedule():
     from inkstroke.cli.calligraphy import DEFAULT_STEPS
 
     assert DEFAULT_STEPS == sum(stage.steps for stage in OptimizeConfig().stages)
+
+
+def test_the_knot_agent_corrects_the_motion_in_one_call(tmp_path):
+    from inkstroke.calligraphy.metrics import iou
+    from inkstroke.calligraphy.optimize import write_character
+    from inkstroke.rl.agent import load_agent
+    from inkstroke.rl.knot_agent import DEFAULT_KNOT_AGENT
+
+    agent = load_agent(DEFAULT_KNOT_AGENT)
+    result = write_character("风", 128, config=None, agent=agent)
+    assert result.optimised is not None
+    assert result.metrics["iou"] > result.raw_metrics["iou"] + 0.1
+    assert iou(result.image, result.target) == result.metrics["iou"]
+    png, traj = tmp_path / "feng.png", tmp_path / "feng.json"
+    assert main(["calligraphy", "风", "-o", str(png), "--agent", "--trajectory", str(traj)]) == 0
+    saved, direct = load_trajectory(traj), agent.write("风")
+    assert len(saved.strokes) == len(direct.strokes)
+    assert all(np.allclose(a, b, atol=1e-3) for a, b in zip(saved.strokes, direct.strokes))

@@ -306,7 +306,12 @@ class KnotAgent:
 
         if target is None:
             target = target_image(char, 256)
-        plan = plan_knots(default_trajectory(start_lines(char), char=char))
+        return self.correct(default_trajectory(start_lines(char), char=char), target)
+
+    def correct(self, reference: Trajectory, target: np.ndarray) -> Trajectory:
+        """Correct a reference motion (e.g. from :func:`default_trajectory`)
+        toward a target picture in the mmah frame (256 pixels, as trained)."""
+        plan = plan_knots(reference)
         return apply_corrections(plan, self.corrections(knot_features(plan, target)))
 
 
