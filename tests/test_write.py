@@ -185,7 +185,7 @@ def test_sample_and_rank_keeps_the_best_read_draw(tiny_generator, model):
     words = ["ab", "cd"]
     n = 3
     chosen = generate_words(words, tiny_generator, None, 0.8, 0.0, seed=11, retries=0, candidates=n,
-                            ranker=WidestReader())
+                            ranker=WidestReader(), separate_letters=0.0)
     # the same draws, made by hand: words repeated n times, the first attempt's seed
     draws = tiny_generator.generate([w for w in words for _ in range(n)], prime=None, temperature=0.8,
                                     bias=0.0, seed=11, guidance=0.0)
@@ -197,6 +197,29 @@ def test_sample_and_rank_keeps_the_best_read_draw(tiny_generator, model):
         assert np.array_equal(chosen[k].points(), mine[best].points())
     with pytest.raises(InkstrokeError, match="candidates"):
         inkstroke.write("x", model=model, candidates=0)
+
+
+class EvenReader:
+    """A stand-in ranker that reads every draw alike: only the bonus decides."""
+
+    def score(self, inks, texts):
+        return np.zeros(len(inks))
+
+
+def test_between_draws_read_alike_the_one_with_letters_apart_is_kept(tiny_generator):
+    from inkstroke.write.api import _acceptable, _trim, generate_words
+
+    words, n = ["mum", "dad", "lollipop"], 6
+    chosen = generate_words(words, tiny_generator, None, 1.0, 0.0, seed=5, retries=0, candidates=n,
+                            ranker=EvenReader(), separate_letters=1.0)
+    draws = tiny_generator.generate([w for w in words for _ in range(n)], prime=None, temperature=1.0,
+                                    bias=0.0, seed=5, guidance=0.0)
+    for k, w in enumerate(words):
+        width = tiny_generator.text_tok.expected_width(w)
+        mine = [_trim(d, width) for d in draws[k * n : (k + 1) * n]]
+        apart = [min(len(m.strokes) / len(w), 1.0) for m in mine]
+        ok = [i for i in range(n) if _acceptable(draws[k * n + i], width)] or list(range(n))
+        assert min(len(chosen[k].strokes) / len(w), 1.0) == max(apart[i] for i in ok)
 
 
 # ---------------------------------------------------------------- the API with a trained checkpoint
