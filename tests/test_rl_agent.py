@@ -77,6 +77,15 @@ def test_observations_of_the_wrong_shape_are_refused(agent_path):
         agent.act(obs)
 
 
+def damaged_copy(agent, damaged):
+    """A readable copy of an agent zip whose policy weights are garbage."""
+    with zipfile.ZipFile(agent) as src, zipfile.ZipFile(damaged, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            dst.writestr(item, b"\x00" * 64 if item.filename == "policy.pth" else data)
+    return damaged
+
+
 def test_corrupt_checkpoints_are_refused(agent_path, tmp_path):
     garbage = tmp_path / "garbage.zip"
     garbage.write_bytes(b"not a zip at all")
@@ -86,11 +95,7 @@ def test_corrupt_checkpoints_are_refused(agent_path, tmp_path):
     truncated.write_bytes(agent_path.read_bytes()[:5000])
     with pytest.raises(InkstrokeError, match="truncated.zip"):
         load_agent(truncated)
-    damaged = tmp_path / "damaged.zip"  # a readable zip whose policy weights are garbage
-    with zipfile.ZipFile(agent_path) as src, zipfile.ZipFile(damaged, "w") as dst:
-        for item in src.infolist():
-            data = src.read(item)
-            dst.writestr(item, b"\x00" * 64 if item.filename == "policy.pth" else data)
+    damaged = damaged_copy(agent_path, tmp_path / "damaged.zip")
     with pytest.raises(InkstrokeError, match="damaged.zip: the agent checkpoint is corrupt"):
         load_agent(damaged)
     with pytest.raises(InkstrokeError, match="no such agent file"):

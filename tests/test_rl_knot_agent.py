@@ -2,8 +2,6 @@
 resume, cloning and PPO that write a loadable agent, and the shipped agent
 against the medians and the optimiser on held-out characters."""
 
-import zipfile
-
 import numpy as np
 import pytest
 
@@ -14,6 +12,7 @@ from inkstroke.rl.demos import load_demonstrations, write_demonstrations
 from inkstroke.rl.env import character_split
 from inkstroke.rl.knot_agent import DEFAULT_KNOT_AGENT, KnotAgent, KnotTrainConfig, train_knot_agent
 from inkstroke.rl.knots import FEATURES
+from test_rl_agent import damaged_copy
 
 TINY = dict(
     chars=2,
@@ -85,11 +84,7 @@ def test_features_of_the_wrong_shape_are_refused():
 
 
 def test_a_damaged_knot_agent_is_refused(tmp_path):
-    damaged = tmp_path / "damaged.zip"
-    with zipfile.ZipFile(DEFAULT_KNOT_AGENT) as src, zipfile.ZipFile(damaged, "w") as dst:
-        for item in src.infolist():
-            data = src.read(item)
-            dst.writestr(item, b"\x00" * 64 if item.filename == "policy.pth" else data)
+    damaged = damaged_copy(DEFAULT_KNOT_AGENT, tmp_path / "damaged.zip")
     with pytest.raises(InkstrokeError, match="damaged.zip: the agent checkpoint is corrupt"):
         load_agent(damaged)
 

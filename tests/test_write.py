@@ -179,20 +179,30 @@ class WidestReader:
         return np.array([ink.bounds()[2] - ink.bounds()[0] if ink.num_points > 1 else -np.inf for ink in inks])
 
 
+def draws_by_hand(gen, words, n, temperature, seed):
+    """The draws generate_words makes on its first attempt (each word n times,
+    the same seed): per word, the trimmed draws and the acceptable ones."""
+    from inkstroke.write.api import _acceptable, _trim
+
+    draws = gen.generate([w for w in words for _ in range(n)], prime=None, temperature=temperature,
+                         bias=0.0, seed=seed, guidance=0.0)
+    out = []
+    for k, w in enumerate(words):
+        width = gen.text_tok.expected_width(w)
+        mine = [_trim(d, width) for d in draws[k * n : (k + 1) * n]]
+        ok = [i for i in range(n) if _acceptable(draws[k * n + i], width)] or list(range(n))
+        out.append((mine, ok))
+    return out
+
+
 def test_sample_and_rank_keeps_the_best_read_draw(tiny_generator, model):
-    from inkstroke.write.api import _acceptable, _trim, generate_words
+    from inkstroke.write.api import generate_words
 
     words = ["ab", "cd"]
     n = 3
     chosen = generate_words(words, tiny_generator, None, 0.8, 0.0, seed=11, retries=0, candidates=n,
                             ranker=WidestReader(), separate_letters=0.0)
-    # the same draws, made by hand: words repeated n times, the first attempt's seed
-    draws = tiny_generator.generate([w for w in words for _ in range(n)], prime=None, temperature=0.8,
-                                    bias=0.0, seed=11, guidance=0.0)
-    for k, w in enumerate(words):
-        width = tiny_generator.text_tok.expected_width(w)
-        mine = [_trim(d, width) for d in draws[k * n : (k + 1) * n]]
-        ok = [i for i in range(n) if _acceptable(draws[k * n + i], width)] or list(range(n))
+    for k, (mine, ok) in enumerate(draws_by_hand(tiny_generator, words, n, 0.8, 11)):
         best = max(ok, key=lambda i: mine[i].bounds()[2] - mine[i].bounds()[0])
         assert np.array_equal(chosen[k].points(), mine[best].points())
     with pytest.raises(InkstrokeError, match="candidates"):
@@ -207,18 +217,14 @@ class EvenReader:
 
 
 def test_between_draws_read_alike_the_one_with_letters_apart_is_kept(tiny_generator):
-    from inkstroke.write.api import _acceptable, _trim, generate_words
+    from inkstroke.write.api import generate_words
 
     words, n = ["mum", "dad", "lollipop"], 6
     chosen = generate_words(words, tiny_generator, None, 1.0, 0.0, seed=5, retries=0, candidates=n,
                             ranker=EvenReader(), separate_letters=1.0)
-    draws = tiny_generator.generate([w for w in words for _ in range(n)], prime=None, temperature=1.0,
-                                    bias=0.0, seed=5, guidance=0.0)
-    for k, w in enumerate(words):
-        width = tiny_generator.text_tok.expected_width(w)
-        mine = [_trim(d, width) for d in draws[k * n : (k + 1) * n]]
+    for k, (mine, ok) in enumerate(draws_by_hand(tiny_generator, words, n, 1.0, 5)):
+        w = words[k]
         apart = [min(len(m.strokes) / len(w), 1.0) for m in mine]
-        ok = [i for i in range(n) if _acceptable(draws[k * n + i], width)] or list(range(n))
         assert min(len(chosen[k].strokes) / len(w), 1.0) == max(apart[i] for i in ok)
 
 
