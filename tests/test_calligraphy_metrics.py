@@ -28,3 +28,12 @@ def test_ssim_is_one_for_equal_pictures_and_lower_otherwise():
 def test_shapes_must_agree():
     with pytest.raises(InkstrokeError, match=r"\(4, 4\) image with a \(5, 5\) target"):
         iou(np.zeros((4, 4)), np.zeros((5, 5)))
+
+
+def test_soft_iou_answers_to_partial_ink():
+    from inkstroke.calligraphy.metrics import soft_iou
+
+    target = np.zeros((8, 8))
+    target[2:6, 2:6] = 1.0
+    assert soft_iou(target, target) == 1.0 and soft_iou(target * 0, target * 0) == 1.0
+    assert soft_iou(target * 0.5, target) == pytest.approx(0.5)  # iou() would say 0 or 1

@@ -94,6 +94,7 @@ def test_cli_demos_and_train_knots(tmp_path, demos, capsys):
     assert "--chars and --parts" in capsys.readouterr().err
     assert main(["rl", "train-knots", "-o", str(tmp_path / "a"), "--demos", str(tmp_path)]) == 2
     assert "no demonstration shards" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()  # nothing written for a bad folder
     assert main(["rl", "eval", str(DEFAULT_KNOT_AGENT), "--text", "丑"]) == 0
     assert "brushknots_ppo" in capsys.readouterr().out
 

@@ -58,5 +58,7 @@ def test_bad_actions_and_settings_are_refused():
         env.step(np.zeros(3, dtype=np.float32))
     with pytest.raises(InkstrokeError, match="stroke 9 is out of range"):
         env.reset(options={"char": "永", "stroke": 9})
-    with pytest.raises(InkstrokeError, match="size 100"):
-        KnotWriteEnv(size=100)
+    with pytest.raises(InkstrokeError, match="size 16 is out of range"):
+        KnotWriteEnv(size=16)
+    big = KnotWriteEnv(chars=["永"], size=320)  # neither divides 256 nor is a multiple of it
+    assert big.reset(seed=0)[1]["score"] > 0 and big.target.shape == (320, 320)

@@ -24,6 +24,13 @@ def iou(pred: np.ndarray, target: np.ndarray, threshold: float = 0.5) -> float:
     return 1.0 if union == 0 else np.count_nonzero(a & b) / union
 
 
+def soft_iou(pred: np.ndarray, target: np.ndarray) -> float:
+    """Σ min / Σ max of two ink-density pictures (1.0 when both are blank):
+    unlike :func:`iou` it answers to sub-pixel changes, which a reward needs."""
+    union = np.maximum(pred, target).sum()
+    return 1.0 if union == 0 else float(np.minimum(pred, target).sum() / union)
+
+
 def dice(pred: np.ndarray, target: np.ndarray, threshold: float = 0.5) -> float:
     """2 |A & B| / (|A| + |B|) of the inked pixels (1.0 when both are blank)."""
     a, b = _masks(pred, target, threshold)

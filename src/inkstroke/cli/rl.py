@@ -16,7 +16,7 @@ from pathlib import Path
 import typer
 
 app = typer.Typer(
-    help="Learned brush control: RL agents on BrushWrite-v0 and a neural brush.",
+    help="Learned brush control: RL agents on BrushWrite-v0 and BrushKnots-v0, and a neural brush.",
     no_args_is_help=True,
 )
 neural = typer.Typer(
@@ -89,8 +89,9 @@ def demos(
     part: int = typer.Option(0, "--part", help="Which share of the shards this process writes."),
     parts: int = typer.Option(1, "--parts", help="How many processes share them."),
 ) -> None:
-    """Trajectory optimisation of training characters, stored as knot corrections:
-    what the stroke-level agent clones. Resumes where an earlier run stopped."""
+    """Optimise training characters' motions: what the knot agent clones.
+
+    Stored as knot corrections, in shards; a rerun resumes where the last stopped."""
     import torch
     from rich.progress import Progress
 
@@ -128,8 +129,7 @@ def train_knots(
         False, "--resume", help="Go on from OUT/cloned.zip and the latest checkpoint."
     ),
 ) -> None:
-    """Train the stroke-level agent: behaviour cloning of the demonstrations,
-    then PPO on BrushKnots-v0; see docs/rl.md."""
+    """Train the knot agent: cloning of the demonstrations, then PPO; see docs/rl.md."""
     import torch
     from rich.progress import Progress
 
@@ -172,8 +172,9 @@ def evaluate(
     ),
     json_out: Path | None = typer.Option(None, "--json", help="Write the per-character scores."),
 ) -> None:
-    """Write held-out characters with the agents; print IoU and time per
-    character against the raw medians and trajectory optimisation."""
+    """Compare agents with the medians and trajectory optimisation on held-out characters.
+
+    Prints IoU and CPU seconds per character (the motion, and with its picture)."""
     import torch
     from rich.console import Console
     from rich.progress import Progress

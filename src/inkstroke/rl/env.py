@@ -22,6 +22,7 @@ import numpy as np
 from gymnasium import spaces
 
 from inkstroke.calligraphy import brush
+from inkstroke.calligraphy.metrics import soft_iou
 from inkstroke.calligraphy.profiles import default_trajectory, with_times
 from inkstroke.calligraphy.trajectory import FRAME_SIZE, Z_MAX, Trajectory
 from inkstroke.errors import InkstrokeError
@@ -530,9 +531,7 @@ class BrushWriteEnv(gym.Env):
         if self.reward == "iou":
             union = np.count_nonzero((ink > 0.5) | self.target_mask)
             return 1.0 if union == 0 else np.count_nonzero((ink > 0.5) & self.target_mask) / union
-        ink = np.minimum(ink, 1.0)
-        union = np.maximum(ink, self.target_density).sum()
-        return 1.0 if union == 0 else float(np.minimum(ink, self.target_density).sum() / union)
+        return soft_iou(np.minimum(ink, 1.0), self.target_density)
 
     def _iou(self) -> float:
         p = self.pad

@@ -37,6 +37,7 @@ from inkstroke.calligraphy.trajectory import Trajectory
 from inkstroke.errors import InkstrokeError
 from inkstroke.rl.knot_env import FEATURE_BOUND, KnotWriteEnv, character_knots
 from inkstroke.rl.knots import (
+    ACTION_SIZE,
     FEATURES,
     SCALAR_NAMES,
     SCALARS,
@@ -191,6 +192,10 @@ def train_knot_agent(
     from inkstroke.rl.agent import Progress, training_characters
 
     out = Path(out)
+    cloned = out / "cloned.zip"
+    resuming = resume and cloned.is_file()
+    # the demonstrations first: a bad folder is refused before anything is written
+    data = None if resuming else demos() if callable(demos) else demos
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     chars = training_characters(config.chars, config.seed)
@@ -206,8 +211,8 @@ def train_knot_agent(
         n_envs=config.n_envs,
         seed=config.seed,
     )
-    cloned, latest = out / "cloned.zip", _latest_checkpoint(out / "checkpoints")
-    if resume and cloned.is_file():
+    latest = _latest_checkpoint(out / "checkpoints")
+    if resuming:
         frozen.append(PPO.load(cloned, device="cpu").policy)
         model = PPO.load(latest or cloned, env=env, device="cpu")
         # SB3 keeps the old run's log folder; TensorBoard goes on in out/tb
@@ -228,7 +233,6 @@ def train_knot_agent(
             device="cpu",
             verbose=0,
         )
-        data = demos() if callable(demos) else demos
         start = time.process_time()
         fit = behaviour_clone(
             model, data["features"], data["actions"], data["chars"], config, bc_progress
@@ -317,9 +321,9 @@ class KnotAgent:
 
 def check_knot_agent(model, path: Path) -> KnotAgent:
     """Refuse a PPO zip whose observation or action space is not BrushKnots'."""
-    if model.observation_space.shape != (FEATURES,) or model.action_space.shape != (4,):
+    if model.observation_space.shape != (FEATURES,) or model.action_space.shape != (ACTION_SIZE,):
         raise InkstrokeError(
             f"{path}: a knot agent observes {model.observation_space} and acts in "
-            f"{model.action_space}; BrushKnots-v0 gives ({FEATURES},) and takes (4,)"
+            f"{model.action_space}; BrushKnots-v0 gives ({FEATURES},) and takes ({ACTION_SIZE},)"
         )
     return KnotAgent(model, path)

@@ -19,9 +19,16 @@ import numpy as np
 from gymnasium import spaces
 
 from inkstroke.calligraphy import brush
+from inkstroke.calligraphy.metrics import soft_iou
 from inkstroke.calligraphy.trajectory import Trajectory
 from inkstroke.errors import InkstrokeError
-from inkstroke.rl.env import ACTION_TOLERANCE, _fine_target, character_split, pick_character
+from inkstroke.rl.env import (
+    ACTION_TOLERANCE,
+    _fine_target,
+    _target,
+    character_split,
+    pick_character,
+)
 from inkstroke.rl.knots import ACTION_SIZE, FEATURES, KnotPlan, apply_corrections, knot_features
 
 FEATURE_BOUND = 4.0
@@ -131,10 +138,8 @@ class KnotWriteEnv(gym.Env):
         seed: int = 0,
         render_mode: str | None = None,
     ):
-        if not 32 <= size <= 512 or 256 % size and size % 256:
-            raise InkstrokeError(
-                f"size {size} must be within [32, 512] and divide or be a multiple of 256"
-            )
+        if not 32 <= size <= 512:
+            raise InkstrokeError(f"size {size} is out of range [32, 512]")
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise InkstrokeError(f"unknown render mode {render_mode!r}; use 'rgb_array' or None")
         self.chars = list(character_split("train") if chars is None else chars)
@@ -164,9 +169,7 @@ class KnotWriteEnv(gym.Env):
         self.stroke = stroke
         self.knots = np.flatnonzero(self.plan.stroke == stroke)
         self.actions = np.zeros((len(self.plan), ACTION_SIZE))
-        fine = _fine_target(char)
-        k = fine.shape[0] // self.size if fine.shape[0] >= self.size else 1
-        self.target = fine.reshape(self.size, k, self.size, k).mean(axis=(1, 3))
+        self.target = _target(char, self.size)
         if self.others is not None and char not in self._others:
             self._others[char] = np.asarray(self.others(char), dtype=np.float64)
         around = self._others.get(char, self.actions)
@@ -215,10 +218,7 @@ class KnotWriteEnv(gym.Env):
         return np.maximum(self.background, ink)
 
     def _score(self) -> float:
-        page = self._page()
-        return float(
-            np.minimum(page, self.target).sum() / max(np.maximum(page, self.target).sum(), 1e-9)
-        )
+        return soft_iou(self._page(), self.target)
 
     def _observation(self) -> np.ndarray:
         i = self.knots[min(self.index, len(self.knots) - 1)]
