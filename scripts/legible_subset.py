@@ -7,9 +7,14 @@ recogniser (which reads the same motion tokens), and the best ``--keep``
 share is written to a new dataset with the validation and test examples
 unchanged, so validation losses stay comparable. The share is taken within
 each band of text length, since long texts (lines) score lower per character
-than words and would otherwise be dropped wholesale.
+than words and would otherwise be dropped wholesale. With ``--by-kind`` it
+is also taken apart for texts of lowercase letters only and texts with a
+digit, a capital or a sign: the recogniser is less sure of those, so a share
+over both drops them twice as often, and the generator fine-tuned on what is
+left writes them worse.
 
     python scripts/legible_subset.py runs/hw/tokens.npz -o data/tokens-legible.npz --keep 0.5
+    python scripts/legible_subset.py runs/hw/tokens.npz -o data/tokens-legible-kind.npz --keep 0.5 --by-kind
 """
 
 from __future__ import annotations
@@ -67,6 +72,8 @@ def main() -> None:
     parser.add_argument("--keep", type=float, default=0.5, help="share of training examples kept")
     parser.add_argument("--recognizer", default=None, help="checkpoint (default: the shipped one)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--by-kind", action="store_true",
+                        help="take the share apart for lowercase-only texts and the rest")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = dict(np.load(args.data))
@@ -81,6 +88,9 @@ def main() -> None:
         np.save(scores_path, scores)
     lengths = np.array([len(texts[i]) for i in train])
     band = np.digitize(lengths, LENGTH_BANDS)
+    if args.by_kind:
+        other = np.array([any(not (c.islower() or c == " ") for c in texts[i]) for i in train])
+        band = band + (len(LENGTH_BANDS) + 1) * other
     kept = np.zeros(len(train), dtype=bool)
     for b in np.unique(band):
         inside = band == b

@@ -16,6 +16,7 @@ from inkstroke.eval.legibility import (
     ocr_image,
     read_lines,
     reference_lines,
+    structural_rates,
     tesseract_available,
 )
 from inkstroke.io.hershey import hershey_ink
@@ -136,3 +137,17 @@ def test_both_judges_read_the_same_lines(line_data, tiny_run, tmp_path):
     # the same texts under both judges
     assert [e["text"] for e in rec["examples"]] == [e["text"] for e in report["examples"]]
     assert main(["eval", "legibility", "--data", str(line_data), "-n", "2", "--judge", "ocr"]) == 2
+
+
+def test_structural_rates_count_cut_off_words_but_not_narrow_signs():
+    from inkstroke.write.api import load_generator
+
+    tok = load_generator().text_tok
+
+    def word(text: str) -> "object":  # set in a print font, body height about 1
+        return hershey_ink(text).y_down().normalized(1.0)
+
+    whole = [(w, word(w)) for w in ("conversation", "began", ";", "/", "1")]
+    assert structural_rates(whole, tok)["missing_word_rate"] == 0.0
+    cut = [("conversation", word("co")), ("began", word("began")), (";", word(";").copy(strokes=[]))]
+    assert structural_rates(cut, tok)["missing_word_rate"] == pytest.approx(2 / 3, abs=1e-3)

@@ -10,7 +10,7 @@ inkstroke write "The quick brown fox jumps over the lazy dog." --page 210x42 --m
 # one line in each shipped style, labelled, stacked
 tmp=$(mktemp -d)
 for s in none w1 w2 w3 w4 w5 w6; do
-  inkstroke write "The quick brown fox jumps over the lazy dog." --style "$s" --page 210x18 --margin 3 --seed 0 -o "$tmp/$s.png"
+  inkstroke write "The quick brown fox jumps over the lazy dog." --style "$s" --page 250x18 --margin 3 --seed 0 -o "$tmp/$s.png"
 done
 python - "$tmp" <<'PY'
 import sys

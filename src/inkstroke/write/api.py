@@ -33,11 +33,14 @@ MAX_TEXT = 20_000  # characters per call
 # chosen on test-split texts with scripts/tune_sampling.py (see the model card)
 DEFAULT_TEMPERATURE = 0.6
 DEFAULT_GUIDANCE = 1.5
-# Draws per word, ranked by the recogniser (1: no ranking). 6 rather than 4:
-# Tesseract CER 0.539 -> 0.519 on the 100 judge texts and 0.530 -> 0.506 on 100
-# test-split texts, for a 60-character line in ~0.8 s instead of ~0.55 s on one
-# core (8 draws read better still, 0.497, but take ~1 s: over the budget).
-DEFAULT_CANDIDATES = 6
+# Draws per word, ranked by the recogniser (1: no ranking). With the phase-7
+# model, Tesseract CER of 6 / 8 / 12 draws (the same draws, ranked among the
+# first N) was 0.439 / 0.422 / 0.411 on the judge texts, 0.440 / 0.427 / 0.428
+# on their seed 1, 0.436 / 0.424 / 0.435 and 0.451 / 0.431 / 0.409 on the test
+# split's seeds 0 and 1. A 60-character line takes 0.66 / 0.78 / 1.17 s on two
+# cores (benchmarks/write_speed.py), so 8 is the most the 1 s budget allows
+# (docs/legibility/experiments.md, round 8).
+DEFAULT_CANDIDATES = 8
 # The widest gap left between the letters of one word, in x-heights. The model
 # leaves gaps of up to 1.4 x-heights inside words (letters written apart, a
 # comma set off), which a reader takes for word breaks; a writer would close
