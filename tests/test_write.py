@@ -228,6 +228,25 @@ def test_between_draws_read_alike_the_one_with_letters_apart_is_kept(tiny_genera
         assert min(len(chosen[k].strokes) / len(w), 1.0) == max(apart[i] for i in ok)
 
 
+def test_the_image_readers_score_joins_the_ranking(tiny_generator, model):
+    """With the stroke recogniser even-handed, the image reader's choice is kept;
+    at weight 0 it has no say."""
+    from inkstroke.write.api import generate_words
+
+    words, n = ["ab", "cd"], 4
+    by_hand = draws_by_hand(tiny_generator, words, n, 0.8, 11)
+    chosen = generate_words(words, tiny_generator, None, 0.8, 0.0, seed=11, retries=0, candidates=n,
+                            ranker=EvenReader(), separate_letters=0.0, reader=WidestReader(), reader_weight=1.0)
+    ignored = generate_words(words, tiny_generator, None, 0.8, 0.0, seed=11, retries=0, candidates=n,
+                             ranker=EvenReader(), separate_letters=0.0, reader=WidestReader(), reader_weight=0.0)
+    for k, (mine, ok) in enumerate(by_hand):
+        best = max(ok, key=lambda i: mine[i].bounds()[2] - mine[i].bounds()[0])
+        assert np.array_equal(chosen[k].points(), mine[best].points())
+        assert np.array_equal(ignored[k].points(), mine[ok[0]].points())
+    with pytest.raises(InkstrokeError, match="image_reader_weight"):
+        inkstroke.write("x", model=model, image_reader_weight=-1.0)
+
+
 # ---------------------------------------------------------------- the API with a trained checkpoint
 def test_write_lays_out_pages_in_millimetres(long_doc):
     doc = long_doc

@@ -55,15 +55,17 @@ def train_recognizer(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
     generator: Path | None = typer.Option(None, "--generator", help="Generator checkpoint whose stroke tokens to share (default: the shipped one)."),
     steps: int | None = typer.Option(None, "--steps", help="Override the number of steps."),
+    image: bool = typer.Option(False, "--image", help="Train the image reader (configs/image-reader.toml) on pictures of the same examples."),
 ) -> None:
-    """Train the CTC recogniser on the generator's motion tokens."""
+    """Train the CTC recogniser on the generator's motion tokens, or with --image the image reader on their pictures."""
     from inkstroke.model.checkpoint import load_checkpoint
-    from inkstroke.recognize.train import load_recognizer_config
-    from inkstroke.recognize.train import train_recognizer as run
+    from inkstroke.recognize.train import load_recognizer_config, train_recognizer
+    from inkstroke.recognize.train_image import load_image_reader_config, train_image_reader
     from inkstroke.train.prepare import prepare_tokens
     from inkstroke.write.api import MODEL_DIR
 
-    cfg = load_recognizer_config(config)
+    cfg = load_image_reader_config(config) if image else load_recognizer_config(config)
+    run = train_image_reader if image else train_recognizer
     if steps is not None:
         cfg.steps = steps
     if not data.exists():
@@ -76,5 +78,5 @@ def train_recognizer(
             stroke_tok = load_checkpoint(generator or MODEL_DIR)[1]
             prepare_tokens(data, cache_path, max_steps=1600, max_chars=120, seed=cfg.seed, stroke_tok=stroke_tok)
     command = "inkstroke " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    figures = run(cache_path, cfg, out, resume=resume, command=command)
+    figures = run(cache_path, cfg, out, resume=resume, command=command)  # type: ignore[arg-type]
     typer.echo("  ".join(f"{k}={v:.4g}" for k, v in figures.items()))
