@@ -157,3 +157,24 @@ def test_shipped_image_reader_reads_real_handwriting(words):
     right = reader.score(inks[:10], [ink.text for ink in inks[:10]])
     wrong = reader.score(inks[:10], ["zzqx" for _ in inks[:10]])
     assert (right > wrong).all()
+
+
+def test_train_recognizer_image_command(inks_file, tmp_path, capsys):
+    from inkstroke.cli.main import main
+
+    config = tmp_path / "tiny.toml"
+    config.write_text("max_pixels = 1500\nwarmup = 1\neval_every = 2\nsave_every = 2\n"
+                      "[model]\nchannels = [8, 8, 16, 16]\nd_rnn = 16\n")
+    run = tmp_path / "img"
+    assert main(["train-recognizer", "--image", "--data", str(inks_file), "--config", str(config),
+                 "--out", str(run), "--steps", "2"]) == 0
+    meta = json.loads((run / "checkpoint.json").read_text())
+    assert meta["kind"] == "inkstroke-image-reader" and meta["step"] == 2
+    assert meta["command"].startswith("inkstroke ") and meta["model"]["channels"] == [8, 8, 16, 16]
+    assert (run / "pictures.npz").exists() and (run / "tokens.npz").exists()
+    capsys.readouterr()
+    config.write_text("stepz = 3\n")
+    assert main(["train-recognizer", "--image", "--data", str(inks_file), "--config", str(config),
+                 "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "stepz" in err

@@ -16,7 +16,7 @@ def write(
     style_text: str | None = typer.Option(None, "--style-text", help="What your style sample says, if the file does not record it."),
     temperature: float | None = typer.Option(None, "--temperature", help="Variety of the strokes (lower is neater; default: the model's tuned value)."),
     guidance: float | None = typer.Option(None, "--guidance", help="Classifier-free guidance: >0 follows the text more closely (default: tuned)."),
-    candidates: int | None = typer.Option(None, "--candidates", min=1, max=16, help="Draws per word; the one the recogniser reads best is kept (1: no ranking; default: tuned)."),
+    candidates: int | None = typer.Option(None, "--candidates", min=1, max=16, help="Draws per word; the one the stroke recogniser and the image reader read best is kept (1: no ranking; default: tuned)."),
     bias: float = typer.Option(0.0, "--bias", help="Extra neatness: sharpens every choice (Graves-style bias)."),
     seed: int = typer.Option(0, "--seed", help="Same seed, same handwriting."),
     model: Path | None = typer.Option(None, "--model", help="A checkpoint of inkstroke train instead of the shipped model."),
