@@ -178,3 +178,11 @@ def test_train_recognizer_image_command(inks_file, tmp_path, capsys):
                  "--out", str(tmp_path / "bad")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "stepz" in err
+
+
+@pytest.mark.skipif(not (MODEL_DIR / "checkpoint.json").exists(), reason="no image reader shipped")
+def test_an_ink_too_wide_to_draw_reads_as_nothing_in_the_accuracy_report():
+    from inkstroke.eval.recognition import image_reads
+
+    reads = image_reads([_word(letters=200), _word(letters=3)])
+    assert reads[0] == "" and isinstance(reads[1], str)

@@ -51,7 +51,7 @@ def recognizer(
     no_tesseract: bool = typer.Option(False, "--no-tesseract", help="Skip the Tesseract comparison."),
     output: Path | None = typer.Option(None, "-o", help="Write the report as JSON."),
 ) -> None:
-    """CER/WER of the recogniser on held-out words and lines, next to Tesseract on the same inks."""
+    """CER/WER of the recogniser and the image reader on held-out words and lines, next to Tesseract on the same inks."""
     from inkstroke.eval.recognition import evaluate_recognizer
     from inkstroke.io.container import atomic_write_bytes
 

@@ -1,4 +1,5 @@
-"""How well the recogniser reads real handwriting, next to Tesseract on the same inks.
+"""How well the recogniser (and the image reader) read real handwriting, next to
+Tesseract on the same inks.
 
 Held-out writers only (the ``test`` split by default: the recogniser chose its
 checkpoint on ``valid``). Words and text lines are scored apart, since lines
@@ -32,6 +33,21 @@ def held_out_words(data: str | Path, n: int, split: str = "test", seed: int = 0)
     return out
 
 
+def image_reads(inks: list) -> list[str]:
+    """The shipped image reader's reading of each ink, from its picture ("" for
+    an ink too wide to draw as one picture)."""
+    from inkstroke.recognize.image import load_image_reader_cached
+
+    reader = load_image_reader_cached()
+    out = []
+    for ink in inks:
+        try:
+            out.append(normalise(reader.read([ink])[0]))
+        except InkstrokeError:
+            out.append("")
+    return out
+
+
 def evaluate_recognizer(data: str | Path, n_words: int = 500, n_lines: int = 100, split: str = "test",
                         seed: int = 0, recognizer: str | None = None, tesseract: bool = True) -> dict:
     from inkstroke.eval.legibility import recogniser_reads
@@ -41,7 +57,7 @@ def evaluate_recognizer(data: str | Path, n_words: int = 500, n_lines: int = 100
     for kind, inks in (("words", held_out_words(data, n_words, split, seed)),
                        ("lines", reference_lines(data, n_lines, split=split, seed=seed))):
         texts = [normalise(ink.text or "") for ink in inks]
-        sides = {"recogniser": recogniser_reads(inks, recognizer)}
+        sides = {"recogniser": recogniser_reads(inks, recognizer), "image reader": image_reads(inks)}
         if tesseract:
             sides["tesseract"] = read_lines([ocr_image(ink.y_down()) for ink in inks])
         report[kind] = {}
