@@ -186,3 +186,16 @@ def test_an_ink_too_wide_to_draw_reads_as_nothing_in_the_accuracy_report():
 
     reads = image_reads([_word(letters=200), _word(letters=3)])
     assert reads[0] == "" and isinstance(reads[1], str)
+
+
+def test_recognize_command_reads_the_picture(tiny_reader, inks_file, capsys):
+    from inkstroke.cli.main import main
+
+    run = str(tiny_reader[0])
+    assert main(["recognize", f"{inks_file}:0", f"{inks_file}:1", "--image", "--model", run, "--json"]) == 0
+    docs = json.loads(capsys.readouterr().out)
+    assert [d["ink"] for d in docs] == [f"{inks_file}:0", f"{inks_file}:1"]
+    assert all(isinstance(d["text"], str) and d["label"] for d in docs)
+    assert main(["recognize", f"{inks_file}:0", "--image", "--nbest", "2", "--model", run]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--nbest" in err

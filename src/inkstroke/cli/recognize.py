@@ -17,12 +17,25 @@ def recognize(
     model: Path | None = typer.Option(None, "--model", help="A recogniser checkpoint (default: the shipped one)."),
     nbest: int = typer.Option(1, "--nbest", min=1, max=32, help="Print the N best readings (beam search)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document: text, n-best and log-probabilities per ink."),
+    image: bool = typer.Option(False, "--image", help="Read the ink's picture with the image reader (greedy; --model is then an image reader)."),
 ) -> None:
-    """Read handwriting back as text."""
+    """Read handwriting back as text, from the strokes (default) or from the picture (--image)."""
     from inkstroke.io import read_ink
-    from inkstroke.recognize.api import load_recognizer_cached
+    from inkstroke.recognize.api import Reading, load_recognizer_cached
+    from inkstroke.recognize.image import load_image_reader_cached
 
-    rec = load_recognizer_cached(str(model) if model else None)
+    if image and nbest > 1:
+        raise InkstrokeError("--nbest needs the stroke recogniser; the image reader reads greedily (drop --image)")
+    if image:
+        reader = load_image_reader_cached(str(model) if model else None)
+
+        def read(ink) -> Reading:
+            return Reading(reader.read([ink])[0], [])
+    else:
+        rec = load_recognizer_cached(str(model) if model else None)
+
+        def read(ink) -> Reading:
+            return rec.read([ink], nbest)[0]
     loaded = []
     for src in inks:
         try:
@@ -32,7 +45,7 @@ def recognize(
     readings = []
     for src, ink in zip(inks, loaded):
         try:
-            readings.append(rec.read([ink], nbest)[0])
+            readings.append(read(ink))
         except InkstrokeError as e:
             raise InkstrokeError(f"{src}: {e}") from None
     if as_json:
