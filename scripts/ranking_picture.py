@@ -1,0 +1,66 @@
+"""How `write` picks a draw: eight draws of each word, as the image reader sees
+them, with the stroke recogniser's and the image reader's scores (log-likelihood
+per letter) and the letters-apart bonus; the kept draw is framed.
+
+    python scripts/ranking_picture.py --out docs/recognizer/ranking.png [WORD ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from inkstroke.recognize.api import load_recognizer_cached
+from inkstroke.recognize.image import HEIGHT, load_image_reader_cached, word_image
+from inkstroke.write.api import (
+    DEFAULT_CANDIDATES,
+    DEFAULT_GUIDANCE,
+    DEFAULT_TEMPERATURE,
+    IMAGE_READER_WEIGHT,
+    SEPARATE_LETTERS_BONUS,
+    _acceptable,
+    _trim,
+    load_generator,
+)
+
+CELL_W, LABEL_H, NAME_W = 150, 30, 90
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("words", nargs="*", default=["minimum", "1990,", "Street", "(and)"])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    gen, rec, reader = load_generator(), load_recognizer_cached(), load_image_reader_cached()
+    n = DEFAULT_CANDIDATES
+    sheet = Image.new("L", (NAME_W + n * CELL_W, len(args.words) * (HEIGHT + LABEL_H)), 255)
+    draw = ImageDraw.Draw(sheet)
+    for row, word in enumerate(args.words):
+        width = gen.text_tok.expected_width(word)
+        raw = gen.generate([word] * n, temperature=DEFAULT_TEMPERATURE, guidance=DEFAULT_GUIDANCE, seed=args.seed)
+        inks = [_trim(ink, width) for ink in raw]
+        strokes = rec.score(inks, [word] * n)
+        pictures = reader.score(inks, [word] * n)
+        apart = np.array([min(len(ink.strokes) / len(word), 1.0) for ink in inks])
+        total = strokes + IMAGE_READER_WEIGHT * pictures + SEPARATE_LETTERS_BONUS * apart
+        total = np.where([_acceptable(ink, width) for ink in raw], total, -np.inf)
+        best = int(np.argmax(total))
+        y = row * (HEIGHT + LABEL_H)
+        draw.text((6, y + HEIGHT // 2 - 6), word, fill=0)
+        for k, ink in enumerate(inks):
+            picture = (255 - word_image(ink) * 255).astype(np.uint8)[:, : CELL_W - 8]
+            x = NAME_W + k * CELL_W
+            sheet.paste(Image.fromarray(picture), (x, y))
+            draw.text((x, y + HEIGHT), f"s {strokes[k]:.2f} i {pictures[k]:.2f}", fill=0)
+            draw.text((x, y + HEIGHT + 12), f"+{SEPARATE_LETTERS_BONUS * apart[k]:.1f} = {total[k]:.2f}", fill=0)
+            if k == best:
+                draw.rectangle([x - 2, y, x + CELL_W - 6, y + HEIGHT + LABEL_H - 2], outline=0, width=2)
+    sheet.save(args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
