@@ -179,7 +179,7 @@ class ImageReader:
     @torch.no_grad()
     def _logp(self, images: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
         batch, widths = collate_images(images)
-        return self.model(batch, widths), torch.clamp(ImageReaderModel.frames(widths), max=batch.shape[-1] // 4)
+        return self.model(batch, widths), ImageReaderModel.frames(widths)
 
     def read(self, inks: list[Ink], batch: int = 64) -> list[str]:
         """Greedy reading of each ink."""
