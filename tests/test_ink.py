@@ -140,6 +140,33 @@ def test_simplify_drops_collinear_points_and_keeps_corners_and_channels():
     assert len(ink.simplify(0.05).strokes[1]) == 4
 
 
+def _rdp_reference(points: np.ndarray, eps: float) -> list[int]:
+    """Textbook recursive Ramer-Douglas-Peucker: indices kept."""
+    if len(points) < 3:
+        return list(range(len(points)))
+    a, b = points[0], points[-1]
+    seg, rel = b - a, points[1:-1] - a
+    norm = np.hypot(*seg)
+    dist = np.hypot(rel[:, 0], rel[:, 1]) if norm == 0 else np.abs(seg[0] * rel[:, 1] - seg[1] * rel[:, 0]) / norm
+    i = int(np.argmax(dist))
+    if dist[i] <= eps:
+        return [0, len(points) - 1]
+    m = i + 1
+    left, right = _rdp_reference(points[: m + 1], eps), _rdp_reference(points[m:], eps)
+    return left + [m + k for k in right[1:]]
+
+
+def test_simplify_keeps_what_recursive_rdp_keeps():
+    rng = np.random.default_rng(3)
+    walks = [np.cumsum(rng.normal(size=(n, 2)), 0) * 0.05 for n in (3, 7, 40, 300)]
+    loop = np.column_stack([np.cos(np.linspace(0, 2 * np.pi, 50)), np.sin(np.linspace(0, 2 * np.pi, 50))])
+    ties = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, -1.0], [3.0, 1.0], [4.0, 0.0]])  # equal distances
+    for stroke in [*walks, loop, ties]:
+        for eps in (0.01, 0.05, 0.3):
+            kept = Ink([stroke]).simplify(eps).strokes[0]
+            assert kept.tolist() == stroke[_rdp_reference(stroke, eps)].tolist(), (len(stroke), eps)
+
+
 def test_smooth_reduces_jitter_keeps_ends_and_shrinks_the_window_for_short_strokes():
     rng = np.random.default_rng(0)
     x = np.linspace(0, 10, 60)

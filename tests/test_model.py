@@ -288,6 +288,31 @@ def test_cached_and_uncached_generation_are_identical(tiny_generator, options):
         assert np.allclose(x.points(), y.points(), atol=1e-5)
 
 
+@pytest.mark.parametrize("guidance", [0.0, 1.5])
+def test_finished_rows_wait_in_the_batch_without_changing_the_others(cache, monkeypatch, guidance):
+    """Sequences that end early keep their decoder rows until COMPACT_AT of the
+    batch has ended; dropping them at once (0) or never (2) draws the same inks."""
+    import inkstroke.sample.generate as generate
+
+    m = small(cache)
+    torch.nn.init.normal_(m.end_head.weight, std=1.0)  # an end head that fires at scattered steps
+    torch.nn.init.constant_(m.end_head.bias, -1.0)
+    gen = Generator(m, cache.stroke_tok, cache.text_tok)
+    texts = ["a", "hello", "of", "minimum", "go", "x", "quick", "brown"]
+    runs = {}
+    for at in (0.0, 0.25, 2.0):
+        monkeypatch.setattr(generate, "COMPACT_AT", at)
+        for use_cache in (True, False):
+            runs[at, use_cache] = gen.generate(texts, seed=5, temperature=0.8, guidance=guidance,
+                                               max_steps=80, use_cache=use_cache)
+    lengths = [ink.num_points for ink in runs[0.0, True]]
+    assert len(set(lengths)) > 3 and max(lengths) > 2 * min(lengths)  # they did end at scattered steps
+    for inks in runs.values():
+        assert [ink.num_points for ink in inks] == lengths
+        for x, y in zip(inks, runs[0.0, True]):
+            assert np.allclose(x.points(), y.points(), atol=1e-5)
+
+
 def test_guidance_changes_what_is_drawn_and_keeps_batches_apart(cache):
     m = small(cache)
     # a model whose text matters: strong characters, strong cross-attention

@@ -138,12 +138,16 @@ class Attention(nn.Module):
             cbias = torch.zeros(t, s, dtype=q.dtype, device=q.device).masked_fill(~tri, float("-inf"))
             bias = cbias if bias is None else bias + cbias
         weights = None
-        if want_weights:
+        # One new step against a cache: the keys are a slice of a larger buffer, which
+        # the fused kernel would first copy whole; plain matmuls read it in place.
+        one_step = cache is not None and not self.cross and x.shape[1] == 1
+        if want_weights or one_step:
             att = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
             if bias is not None:
                 att = att + bias
-            weights = att.softmax(-1)
-            y = weights @ v
+            w = att.softmax(-1)
+            y = w @ v
+            weights = w if want_weights else None
         else:
             y = F.scaled_dot_product_attention(
                 q, k, v, attn_mask=bias, dropout_p=self.drop if self.training else 0.0

@@ -28,6 +28,7 @@ from inkstroke.write.layout import PageLayout
 
 WORD_SPACE = PageLayout.word_spacing  # body heights between streamed words: write's default
 MAX_TEXT = 400  # characters per generated sequence; longer text is laid out in pieces
+COMPACT_AT = 0.25  # drop finished sequences' decoder rows once this share of the rows is finished
 
 
 @dataclass
@@ -210,14 +211,23 @@ class Generator:
         t = prev.shape[1]
         cur = pos[:b, -1].clone()
         all_prev, all_pos = prev, pos
-        both = (lambda x: torch.cat([x, x])) if rows > b else (lambda x: x)  # noqa: E731
-        # ``act``: the sequences still being decoded (indices into the batch). Finished ones
-        # leave the batch, with their rows of every cache, so that a batch of words of mixed
-        # lengths costs what its live words need, not the longest word times the batch.
+        guided = rows > b
+
+        def both(x: torch.Tensor) -> torch.Tensor:
+            return torch.cat([x, x]) if guided else x
+
+        # ``act``: the sequences still being decoded (indices into the batch); ``slot``:
+        # the decoder row each occupies (of ``slots``, plus as many unconditioned rows
+        # under guidance). A finished sequence leaves ``act`` at once, so no random draw
+        # is spent on it, but its rows of the decoder and of every cache stay until a
+        # share COMPACT_AT of them are finished: dropping rows copies every cache, and doing so
+        # at every step cost more than computing the finished rows.
         act = torch.arange(b, device=dev)
+        slot, slots = torch.arange(b, device=dev), b
         passed_end = torch.zeros(b, dtype=torch.bool, device=dev)
         for _ in range(cap):
-            step, delta, pen, end_p = self._sample_step(h, opts, gen)
+            live = torch.cat([slot, slot + slots]) if guided else slot
+            step, delta, pen, end_p = self._sample_step(h[live], opts, gen)
             stop = end_p > 0.5
             # past the last character and lifting the pen: the text is done
             passed_end |= cur[:, 0] > last_char_x + 0.5 * char_unit
@@ -233,24 +243,32 @@ class Generator:
             yield full_pos, full_pen, full_alive
             if not alive.all():
                 keep = alive.nonzero().squeeze(1)
-                keep_rows = keep if rows == b else torch.cat([keep, keep + len(alive)])
-                act, cur, offset, step = act[keep], cur[keep], offset[keep], step[keep]
+                act, slot, cur, offset, step = act[keep], slot[keep], cur[keep], offset[keep], step[keep]
                 last_char_x, char_unit, passed_end = last_char_x[keep], char_unit[keep], passed_end[keep]
-                memory, mmask = memory[keep_rows], mmask[keep_rows]
-                text = tuple(c[keep_rows] for c in text)
-                all_prev, all_pos = all_prev[keep_rows], all_pos[keep_rows]
-                for layer in cache or []:
-                    for part in layer.values():
-                        for name in ("k", "v"):
-                            if name in part:
-                                part[name] = part[name][keep_rows]
-            row = both(step.float())[:, None]
+                if slots - len(slot) >= COMPACT_AT * slots:
+                    keep_rows = torch.cat([slot, slot + slots]) if guided else slot
+                    memory, mmask = memory[keep_rows], mmask[keep_rows]
+                    text = tuple(c[keep_rows] for c in text)
+                    all_prev, all_pos = all_prev[keep_rows], all_pos[keep_rows]
+                    for layer in cache or []:
+                        for part in layer.values():
+                            for name in ("k", "v"):
+                                if name in part:
+                                    part[name] = part[name][keep_rows]
+                    slot, slots = torch.arange(len(slot), device=dev), len(slot)
+            # every row's next input: the drawn step of a live sequence, a zero step
+            # (never read) in the row of a finished one
+            row = torch.zeros(slots, 3, device=dev)
+            row[slot] = step.float()
+            at = torch.zeros(slots, 2, device=dev)
+            at[slot] = cur
+            row, at = both(row)[:, None], both(at)[:, None]
             if opts.use_cache:
-                h = m.embed_steps(row, both(cur)[:, None], start=t, text=text)
+                h = m.embed_steps(row, at, start=t, text=text)
                 h, _ = m.decode(h, memory, mmask, cache=cache)
             else:
                 all_prev = torch.cat([all_prev, row], 1)
-                all_pos = torch.cat([all_pos, both(cur)[:, None]], 1)
+                all_pos = torch.cat([all_pos, at], 1)
                 h, _ = m.decode(m.embed_steps(all_prev, all_pos, text=text), memory, mmask)
             h = h[:, -1]
             t += 1
