@@ -94,15 +94,13 @@ class Ink:
         return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
 
     def copy(self, **changes) -> Ink:
-        """A deep copy, with some fields replaced."""
-        fresh = replace(
-            self,
-            strokes=[s.copy() for s in self.strokes],
-            times=None if self.times is None else [t.copy() for t in self.times],
-            pressures=None if self.pressures is None else [p.copy() for p in self.pressures],
-            meta=dict(self.meta),
-        )
-        return replace(fresh, **changes) if changes else fresh
+        """A deep copy, with some fields replaced (those are taken as given)."""
+        for name in ("strokes", "times", "pressures"):
+            if name not in changes:
+                channel = getattr(self, name)
+                changes[name] = None if channel is None else [c.copy() for c in channel]
+        changes.setdefault("meta", dict(self.meta))
+        return replace(self, **changes)
 
     def check_finite(self, where: str = "ink") -> Ink:
         """Raise :class:`InkError` naming ``where`` if any value is NaN or infinite."""
@@ -208,14 +206,16 @@ class Ink:
         length it does not depend on the sampling rate of the device.
         """
         arc = sum(float(np.linalg.norm(np.diff(st, axis=0), axis=1).sum()) for st in self.strokes)
+        extent = self._extent()
         # ~4,000 points along the pen path however long the ink is: a step set by the
         # extent alone would leave a long line of small letters a few points per letter
-        dense = self.resample(step=max(arc / 4000.0, self._extent() / 4000.0, 1e-9))
+        dense = self.resample(step=max(arc / 4000.0, extent / 4000.0, 1e-9))
         ys = dense.points()[:, 1]
         if len(ys) < 2:
             return 1.0
-        span = 2.0 * float(np.percentile(ys, 75) - np.percentile(ys, 25))
-        return span if span > 0 else max(self._extent(), 1.0)
+        q75, q25 = np.percentile(ys, [75, 25])
+        span = 2.0 * float(q75 - q25)
+        return span if span > 0 else max(extent, 1.0)
 
     def _extent(self) -> float:
         x0, y0, x1, y1 = self.bounds()
@@ -241,18 +241,27 @@ class Ink:
             raise InkError(f"resampling step must be positive, got {step}")
         strokes, times, pressures = [], [], []
         for i, s in enumerate(self.strokes):
-            seg = np.linalg.norm(np.diff(s, axis=0), axis=1)
-            arc = np.concatenate([[0.0], np.cumsum(seg)])
-            n = max(int(np.ceil(arc[-1] / step)), 1) + 1
-            if arc[-1] == 0:
+            d = s[1:] - s[:-1]
+            seg = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
+            arc = np.empty(len(s))
+            arc[0] = 0.0
+            np.cumsum(seg, out=arc[1:])
+            total = float(arc[-1])
+            if total == 0:
                 targets = np.zeros(1)
-            else:
-                targets = np.linspace(0.0, arc[-1], n)
-            keep = np.concatenate([[True], seg > 0])
-            arc_u = arc[keep]
-            strokes.append(
-                np.column_stack([np.interp(targets, arc_u, s[keep, k]) for k in range(2)])
-            )
+            else:  # np.linspace(0, total, n), the same numbers without its overhead
+                n = max(int(np.ceil(total / step)), 1) + 1
+                targets = np.arange(n) * (total / (n - 1))
+                targets[-1] = total
+            if (seg > 0).all():
+                arc_u, s_u, keep = arc, s, slice(None)
+            else:  # repeated points: arc length must grow strictly for np.interp
+                keep = np.concatenate([[True], seg > 0])
+                arc_u, s_u = arc[keep], s[keep]
+            out = np.empty((len(targets), 2))
+            out[:, 0] = np.interp(targets, arc_u, s_u[:, 0])
+            out[:, 1] = np.interp(targets, arc_u, s_u[:, 1])
+            strokes.append(out)
             if self.times is not None:
                 times.append(np.interp(targets, arc_u, self.times[i][keep]))
             if self.pressures is not None:

@@ -138,9 +138,10 @@ class Attention(nn.Module):
             cbias = torch.zeros(t, s, dtype=q.dtype, device=q.device).masked_fill(~tri, float("-inf"))
             bias = cbias if bias is None else bias + cbias
         weights = None
-        # One new step against a cache: the keys are a slice of a larger buffer, which
-        # the fused kernel would first copy whole; plain matmuls read it in place.
-        one_step = cache is not None and not self.cross and x.shape[1] == 1
+        # One new step while decoding: plain matmuls beat the fused kernel, which copies
+        # the self-attention keys (a slice of a larger buffer) whole and is slower on a
+        # single query even against the few text slots.
+        one_step = cache is not None and x.shape[1] == 1
         if want_weights or one_step:
             att = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
             if bias is not None:
@@ -290,14 +291,19 @@ class HandwritingModel(nn.Module):
         """Chained heads. ``pen`` (and ``dx`` for Δy) are the true values when
         training, the sampled ones when generating."""
         out = {"pen": self.pen_head(h).squeeze(-1), "end": self.end_head(h).squeeze(-1)}
-        hp = h + self.head_pen_emb(pen.long())
         if self.cfg.head == "bins":
-            out["dx"] = self.dx_head(hp)
+            out["dx"] = self.dx_logits(h, pen)
             if dx is not None:
-                out["dy"] = self.dy_head(hp + self.head_dx_emb(dx.long()))
+                out["dy"] = self.dy_logits(h, pen, dx)
         else:
-            out["mdn"] = self.mdn_head(hp)
+            out["mdn"] = self.mdn_head(h + self.head_pen_emb(pen.long()))
         return out
+
+    def dx_logits(self, h: torch.Tensor, pen: torch.Tensor) -> torch.Tensor:
+        return self.dx_head(h + self.head_pen_emb(pen.long()))
+
+    def dy_logits(self, h: torch.Tensor, pen: torch.Tensor, dx: torch.Tensor) -> torch.Tensor:
+        return self.dy_head(h + self.head_pen_emb(pen.long()) + self.head_dx_emb(dx.long()))
 
     def forward(self, batch: dict, want_weights: bool = False):
         """Teacher-forced pass. ``batch`` holds chars, char_x, char_mask (B, L);

@@ -151,9 +151,9 @@ class Generator:
         pen_p = torch.sigmoid(guide(m.pen_head(h).squeeze(-1)) / t)
         pen = (torch.rand(pen_p.shape, generator=gen, device=h.device) < pen_p).long()
         if m.cfg.head == "bins":
-            logits = guide(m.head_logits(h, both(pen))["dx"])
+            logits = guide(m.dx_logits(h, both(pen)))
             dx = torch.multinomial(_filter(logits / t, opts.top_k, opts.top_p).softmax(-1), 1, generator=gen)[:, 0]
-            logits = guide(m.head_logits(h, both(pen), both(dx))["dy"])
+            logits = guide(m.dy_logits(h, both(pen), both(dx)))
             dy = torch.multinomial(_filter(logits / t, opts.top_k, opts.top_p).softmax(-1), 1, generator=gen)[:, 0]
             delta = torch.stack([self.centers[dx, 0], self.centers[dy, 1]], -1)
             step = torch.stack([dx, dy, pen], -1)
