@@ -137,7 +137,9 @@ class TextTokenizer:
     def char_width(self, c: str) -> float:
         if not self.widths:
             return 0.6
-        return self.widths.get(c, float(np.median(list(self.widths.values()))))
+        if c in self.widths:
+            return self.widths[c]
+        return float(np.median(list(self.widths.values())))
 
     def x_centers(self, text: str) -> np.ndarray:
         """Expected x of the middle of each character, starting at x = 0."""

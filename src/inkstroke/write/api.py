@@ -255,7 +255,7 @@ def close_inner_gaps(ink: Ink, max_gap: float = MAX_INNER_GAP) -> Ink:
 
 
 def generate_words(words: list[str], gen, primer, temperature: float, bias: float, seed: int,
-                   batch: int = 48, retries: int = 2, progress=None, guidance: float = 0.0,
+                   batch: int = 192, retries: int = 2, progress=None, guidance: float = 0.0,
                    candidates: int = 1, ranker=None,
                    separate_letters: float = SEPARATE_LETTERS_BONUS, reader=None,
                    reader_weight: float = IMAGE_READER_WEIGHT) -> list[Ink]:
