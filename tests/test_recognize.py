@@ -206,6 +206,10 @@ def test_shipped_recognizer_reads_real_handwriting(words):
     # the same, from the motion tokens (as scripts/legible_subset.py scores cached datasets)
     tokens = [rec.tokens(ink) for ink in inks[:10]]
     assert np.allclose(rec.score_steps(tokens, [ink.text for ink in inks[:10]]), right, atol=1e-5)
+    # inks of mixed lengths, in length-ordered batches of 3 or all at once: the same scores, in order
+    texts = [ink.text for ink in inks[:10]]
+    assert len({len(t) for t in tokens}) > 5
+    assert np.allclose(rec.score_steps(tokens, texts, batch=3), rec.score_steps(tokens, texts, batch=100), atol=1e-5)
 
 
 def test_usage_errors_exit_2_without_a_traceback(capsys, tmp_path):

@@ -157,6 +157,8 @@ def test_shipped_image_reader_reads_real_handwriting(words):
     right = reader.score(inks[:10], [ink.text for ink in inks[:10]])
     wrong = reader.score(inks[:10], ["zzqx" for _ in inks[:10]])
     assert (right > wrong).all()
+    # pictures of mixed widths, in width-ordered batches of 3: the same scores, in order
+    assert np.allclose(reader.score(inks[:10], [ink.text for ink in inks[:10]], batch=3), right, atol=1e-5)
 
 
 def test_train_recognizer_image_command(inks_file, tmp_path, capsys):

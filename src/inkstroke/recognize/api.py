@@ -111,13 +111,19 @@ class Recognizer:
             scores[ok] = self.score_steps(steps, [texts[i] for i in ok])
         return scores
 
-    def score_steps(self, steps: list[np.ndarray], texts: list[str]) -> np.ndarray:
+    def score_steps(self, steps: list[np.ndarray], texts: list[str], batch: int = 32) -> np.ndarray:
         """:meth:`score` of inks already turned into motion tokens (T_i, 3), such
-        as the cached token datasets of ``inkstroke train``."""
+        as the cached token datasets of ``inkstroke train``. Inks go through the
+        model ``batch`` at a time in order of length, so that a batch is padded
+        to about its own length rather than the longest ink's."""
         targets = [self.text_tok.encode(normalise_text(t), strict=False) for t in texts]
-        logp, frames = self._logp(steps)
-        ll = text_log_likelihood(logp, frames, targets).numpy()
-        return ll / np.maximum([len(t) for t in targets], 1)
+        out = np.empty(len(steps))
+        order = np.argsort([len(s) for s in steps], kind="stable")
+        for a in range(0, len(order), batch):
+            part = order[a : a + batch]
+            logp, frames = self._logp([steps[i] for i in part])
+            out[part] = text_log_likelihood(logp, frames, [targets[i] for i in part]).numpy()
+        return out / np.maximum([len(t) for t in targets], 1)
 
 
 @lru_cache(maxsize=2)

@@ -189,8 +189,10 @@ class ImageReader:
             out.extend(greedy_decode(logp, frames, self.text_tok))
         return out
 
-    def score(self, inks: list[Ink], texts: list[str], batch: int = 96) -> np.ndarray:
-        """log P(text | picture) per character of text (-inf for an ink with nothing to read)."""
+    def score(self, inks: list[Ink], texts: list[str], batch: int = 32) -> np.ndarray:
+        """log P(text | picture) per character of text (-inf for an ink with nothing
+        to read). Pictures go through the model ``batch`` at a time in order of
+        width, so that a batch is padded to about its own width."""
         if len(inks) != len(texts):
             raise InkstrokeError("score needs one text per ink")
         scores = np.full(len(inks), -np.inf)
@@ -202,11 +204,12 @@ class ImageReader:
             except InkstrokeError:
                 continue
         targets = [self.text_tok.encode(normalise_text(texts[i]), strict=False) for i in ok]
-        for a in range(0, len(ok), batch):
-            logp, frames = self._logp(images[a : a + batch])
-            part = targets[a : a + batch]
-            ll = text_log_likelihood(logp, frames, part).numpy()
-            scores[ok[a : a + batch]] = ll / np.maximum([len(t) for t in part], 1)
+        order = np.argsort([im.shape[1] for im in images], kind="stable")
+        for a in range(0, len(order), batch):
+            part = order[a : a + batch]
+            logp, frames = self._logp([images[k] for k in part])
+            ll = text_log_likelihood(logp, frames, [targets[k] for k in part]).numpy()
+            scores[np.asarray(ok)[part]] = ll / np.maximum([len(targets[k]) for k in part], 1)
         return scores
 
 
