@@ -1,5 +1,7 @@
 """Speed of ``inkstroke.write`` with the shipped model: a 60-character line and a
-one-page letter of about 1,500 characters (targets: 1 s and 30 s on 2 cores).
+one-page letter of about 1,500 characters (targets: 1 s and 30 s on 2 cores),
+then where the line's time goes: decoding every draw, turning the draws into
+motion tokens, and the two readers' scores.
 
     python benchmarks/write_speed.py [--threads 2] [--model RUN] [--candidates N]
 """
@@ -11,7 +13,14 @@ import time
 
 import torch
 
-from inkstroke.write.api import load_generator, write
+from inkstroke.write.api import (
+    DEFAULT_CANDIDATES,
+    DEFAULT_GUIDANCE,
+    DEFAULT_TEMPERATURE,
+    _trim,
+    load_generator,
+    write,
+)
 
 LINE = "Pack my box with five dozen liquor jugs, said the old sailor"  # 60 characters
 LETTER = (
@@ -55,6 +64,31 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
         print(f"{name}: median {sorted(times)[1]:.2f} s over 3 seeds "
               f"(min {min(times):.2f}, max {max(times):.2f}); {len(doc.pages)} page(s)")
+    parts(args.model, args.candidates or DEFAULT_CANDIDATES)
+
+
+def parts(model: str | None, n: int) -> None:
+    """The line's stages, timed one by one as ``write`` runs them (fastest of 3 seeds)."""
+    from inkstroke.recognize.api import load_recognizer_cached
+    from inkstroke.recognize.image import load_image_reader_cached
+
+    gen, rec, reader = load_generator(model), load_recognizer_cached(None), load_image_reader_cached()
+    asked = [w for w in LINE.split() for _ in range(n)]
+    best: dict[str, float] = {}
+    for seed in range(3):
+        t = [time.perf_counter()]
+        inks = gen.generate(asked, temperature=DEFAULT_TEMPERATURE, guidance=DEFAULT_GUIDANCE, seed=seed)
+        t.append(time.perf_counter())
+        inks = [_trim(ink, gen.text_tok.expected_width(w)) for ink, w in zip(inks, asked)]
+        steps = [rec.tokens(ink) for ink in inks]
+        t.append(time.perf_counter())
+        rec.score_steps(steps, asked)
+        t.append(time.perf_counter())
+        reader.score(inks, asked)
+        t.append(time.perf_counter())
+        for k, name in enumerate(("decoding", "motion tokens", "stroke recogniser", "image reader")):
+            best[name] = min(best.get(name, float("inf")), t[k + 1] - t[k])
+    print(f"the line's {len(asked)} draws: " + ", ".join(f"{k} {v:.2f} s" for k, v in best.items()))
 
 
 if __name__ == "__main__":
