@@ -126,6 +126,13 @@ def test_kv_cached_incremental_decoding_matches_the_full_pass(cache, window):
                               memory, mmask, cache=c)[0])
     inc = torch.cat(parts, dim=1)
     assert torch.allclose(inc, full, atol=1e-5)
+    # the flat one-step path of sampling: the same numbers as the blocks, bit for bit
+    c2 = m.new_cache()
+    flat = [m.decode(m.embed_steps(prev[:, :prefix], pos[:, :prefix], text=text), memory, mmask, cache=c2)[0]]
+    for t in range(prefix, prev.shape[1]):
+        x = m.embed_steps(prev[:, t : t + 1], pos[:, t : t + 1], start=t, text=text)[:, 0]
+        flat.append(m.decode_step(x, mmask, c2)[:, None])
+    assert not mmask.all() and torch.equal(torch.cat(flat, dim=1), inc)
     tgt = batch["targets"]
     assert torch.allclose(m(batch)["dx"], m.head_logits(full, tgt[..., 2], tgt[..., 0])["dx"], atol=1e-5)
     assert c[0]["self"]["n"] == prev.shape[1]  # the prefix was never recomputed

@@ -264,13 +264,11 @@ class Generator:
             at[slot] = cur
             row, at = both(row)[:, None], both(at)[:, None]
             if opts.use_cache:
-                h = m.embed_steps(row, at, start=t, text=text)
-                h, _ = m.decode(h, memory, mmask, cache=cache)
+                h = m.decode_step(m.embed_steps(row, at, start=t, text=text)[:, 0], mmask, cache)
             else:
                 all_prev = torch.cat([all_prev, row], 1)
                 all_pos = torch.cat([all_pos, at], 1)
-                h, _ = m.decode(m.embed_steps(all_prev, all_pos, text=text), memory, mmask)
-            h = h[:, -1]
+                h = m.decode(m.embed_steps(all_prev, all_pos, text=text), memory, mmask)[0][:, -1]
             t += 1
 
     def generate(self, texts: list[str], prime: tuple[Ink, str] | None = None, **options) -> list[Ink]:
