@@ -83,6 +83,12 @@ def step_encoding(n: int, d: int, device=None) -> torch.Tensor:
     return pe
 
 
+def padding_bias(mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(B, S) True where attention may go -> additive (B, 1, 1, S): 0 there, -inf elsewhere."""
+    bias = torch.zeros(mask.shape, dtype=dtype, device=mask.device)
+    return bias.masked_fill(~mask, float("-inf"))[:, None, None, :]
+
+
 class Attention(nn.Module):
     def __init__(self, cfg: ModelConfig, cross: bool):
         super().__init__()
@@ -128,10 +134,7 @@ class Attention(nn.Module):
                 k, v = self._append(cache, k, v)
             elif cache is not None:
                 cache["k"], cache["v"], cache["n"] = k, v, k.shape[2]
-        bias = None
-        if mask is not None:
-            bias = torch.zeros(mask.shape, dtype=q.dtype, device=q.device)
-            bias = bias.masked_fill(~mask, float("-inf"))[:, None, None, :]
+        bias = None if mask is None else padding_bias(mask, q.dtype)
         if causal and x.shape[1] > 1:
             t, s = x.shape[1], k.shape[2]
             tri = torch.ones(t, s, dtype=torch.bool, device=x.device).tril(diagonal=s - t)
@@ -290,7 +293,7 @@ class HandwritingModel(nn.Module):
         module calls and reshapes cost about a twelfth of the decoding time."""
         b, d, nh = x.shape[0], self.cfg.d_model, self.cfg.n_head
         scale = math.sqrt(d // nh)
-        bias = torch.zeros(memory_mask.shape, device=x.device).masked_fill(~memory_mask, float("-inf"))[:, None, None, :]
+        bias = padding_bias(memory_mask, x.dtype)
 
         def norm(ln: nn.LayerNorm, t: torch.Tensor) -> torch.Tensor:
             return F.layer_norm(t, (d,), ln.weight, ln.bias, ln.eps)
