@@ -127,10 +127,11 @@ def test_kv_cached_incremental_decoding_matches_the_full_pass(cache, window):
     inc = torch.cat(parts, dim=1)
     assert torch.allclose(inc, full, atol=1e-5)
     # the flat one-step path of sampling: the same numbers as the blocks, bit for bit
-    c2 = m.new_cache()
+    c2, context = m.new_cache(), m.step_context(text)
     flat = [m.decode(m.embed_steps(prev[:, :prefix], pos[:, :prefix], text=text), memory, mmask, cache=c2)[0]]
     for t in range(prefix, prev.shape[1]):
-        x = m.embed_steps(prev[:, t : t + 1], pos[:, t : t + 1], start=t, text=text)[:, 0]
+        x = m.embed_step(prev[:, t], pos[:, t], t, context)
+        assert torch.equal(x, m.embed_steps(prev[:, t : t + 1], pos[:, t : t + 1], start=t, text=text)[:, 0])
         flat.append(m.decode_step(x, mmask, c2)[:, None])
     assert not mmask.all() and torch.equal(torch.cat(flat, dim=1), inc)
     tgt = batch["targets"]

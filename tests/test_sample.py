@@ -12,7 +12,7 @@ from inkstroke.cli.main import main
 from inkstroke.io import read_ink
 from inkstroke.io.jsonink import read_json, write_json
 from inkstroke.model.checkpoint import WEIGHTS
-from inkstroke.sample.generate import MAX_TEXT, _filter
+from inkstroke.sample.generate import MAX_TEXT, _categorical, _filter
 from inkstroke.sample.inspect import attention_maps, diagonality, head_diagonality
 
 torch.set_num_threads(1)  # two cores, shared: more threads only contend
@@ -222,3 +222,17 @@ def test_stream_words_writes_word_by_word_in_reading_order(tiny_generator):
         if right is not None:
             assert xs.min() == pytest.approx(right + WORD_SPACE, abs=1e-4)
         right, k = xs.max(), k + len(r)
+
+
+def test_categorical_draws_what_multinomial_draws():
+    """The sampler's draw skips multinomial's checks but must keep its draws:
+    the same generator state gives the same indices, zero-probability bins
+    are never drawn, and the generator ends in the same state."""
+    probs = torch.rand(500, 24) ** 3
+    probs[:, 5:9] = 0.0
+    probs = probs / probs.sum(-1, keepdim=True)
+    ours, theirs = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    drawn = _categorical(probs, ours)
+    assert torch.equal(drawn, torch.multinomial(probs, 1, generator=theirs)[:, 0])
+    assert not ((drawn >= 5) & (drawn < 9)).any()
+    assert torch.equal(torch.rand(4, generator=ours), torch.rand(4, generator=theirs))

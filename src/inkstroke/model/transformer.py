@@ -133,6 +133,7 @@ class Attention(nn.Module):
             if cache is not None and not self.cross and "k" in cache:
                 k, v = self._append(cache, k, v)
             elif cache is not None:
+                cache.clear()  # and with it any transposed copy decode_step made
                 cache["k"], cache["v"], cache["n"] = k, v, k.shape[2]
         bias = None if mask is None else padding_bias(mask, q.dtype)
         if causal and x.shape[1] > 1:
@@ -278,6 +279,31 @@ class HandwritingModel(nn.Module):
             e = e + self.window(pos[..., 0], text)
         return e
 
+    def step_context(self, text: tuple) -> dict:
+        """What :meth:`embed_step` needs of a batch's text, computed once for all
+        steps rather than at each: the characters' x, which slots are padding,
+        and the window's character embeddings."""
+        chars, char_x, char_mask = text
+        values = self.window_emb(chars) if self.window_emb is not None else None
+        return {"char_x": char_x, "blocked": ~char_mask, "values": values}
+
+    def embed_step(self, prev: torch.Tensor, pos: torch.Tensor, t: int, context: dict) -> torch.Tensor:
+        """:meth:`embed_steps` of one step per row, ``prev`` (B, 3) and ``pos`` (B, 2),
+        as step ``t`` > 0 of a sequence, against :meth:`step_context`: (B, d), the
+        same numbers bit for bit."""
+        if self.cfg.head == "bins":
+            e = F.embedding(prev[:, 0].long(), self.dx_emb.weight) + F.embedding(prev[:, 1].long(), self.dy_emb.weight)
+        else:
+            e = self.delta_proj(prev[:, :2].float())
+        e = e + F.embedding(prev[:, 2].long(), self.pen_emb.weight)
+        e = e + self.x_features(pos[:, 0]) + self.dec_y(pos[:, 1]) + self.steps_pe[t]
+        if context["values"] is not None:
+            dist = pos[:, :1] - context["char_x"]  # (B, L)
+            logits = (-0.5 * (dist / self.cfg.window_sigma) ** 2).masked_fill(context["blocked"], float("-inf"))
+            w = torch.softmax(logits, dim=-1).nan_to_num(0.0)
+            e = e + torch.bmm(w[:, None], context["values"])[:, 0]
+        return e
+
     def decode(self, h, memory, memory_mask, step_mask=None, cache=None, want_weights=False):
         weights = []
         for i, block in enumerate(self.decoder):
@@ -292,26 +318,32 @@ class HandwritingModel(nn.Module):
         written out flat, the same numbers bit for bit: with a single step their
         module calls and reshapes cost about a twelfth of the decoding time."""
         b, d, nh = x.shape[0], self.cfg.d_model, self.cfg.n_head
-        scale = math.sqrt(d // nh)
+        hd = d // nh
+        scale = math.sqrt(hd)
         bias = padding_bias(memory_mask, x.dtype)
 
         def norm(ln: nn.LayerNorm, t: torch.Tensor) -> torch.Tensor:
             return F.layer_norm(t, (d,), ln.weight, ln.bias, ln.eps)
 
-        def attend(att: Attention, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask=None) -> torch.Tensor:
-            a = q.view(b, nh, 1, -1) @ k.transpose(-1, -2) / scale
+        def attend(att: Attention, q: torch.Tensor, kt: torch.Tensor, v: torch.Tensor, mask=None) -> torch.Tensor:
+            """q (B, d) against keys kt (B, H, hd, S) and values v (B, H, S, hd)."""
+            s = v.shape[2]
+            a = torch.bmm(q.view(b * nh, 1, hd), kt.reshape(b * nh, hd, s)) / scale
             if mask is not None:
-                a = a + mask
-            return F.linear((a.softmax(-1) @ v).view(b, d), att.out.weight, att.out.bias)
+                a = (a.view(b, nh, 1, s) + mask).view(b * nh, 1, s)
+            y = torch.bmm(a.softmax(-1), v.reshape(b * nh, s, hd))
+            return F.linear(y.view(b, d), att.out.weight, att.out.bias)
 
         for block, c in zip(self.decoder, cache):
-            sa, ca, mlp = block.self_att, block.cross_att, block.mlp
+            sa, ca, mlp, cross = block.self_att, block.cross_att, block.mlp, c["cross"]
+            if "kt" not in cross:  # the text's keys and values laid out once for all steps, not at each
+                cross["kt"], cross["v"] = cross.pop("k").transpose(-1, -2).contiguous(), cross["v"].contiguous()
             h = norm(block.ln1, x)
             k, v = F.linear(h, sa.kv.weight, sa.kv.bias).view(b, 2, nh, 1, -1).unbind(1)
             k, v = Attention._append(c["self"], k, v)
-            x = x + attend(sa, F.linear(h, sa.q.weight, sa.q.bias), k, v)
+            x = x + attend(sa, F.linear(h, sa.q.weight, sa.q.bias), k.transpose(-1, -2), v)
             q = F.linear(norm(block.ln2, x), ca.q.weight, ca.q.bias)
-            x = x + attend(ca, q, c["cross"]["k"], c["cross"]["v"], bias)
+            x = x + attend(ca, q, cross["kt"], cross["v"], bias)
             h = F.gelu(F.linear(norm(block.ln3, x), mlp[0].weight, mlp[0].bias))
             x = x + F.linear(h, mlp[2].weight, mlp[2].bias)
         return norm(self.dec_ln, x)

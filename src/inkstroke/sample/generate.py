@@ -60,6 +60,15 @@ def _filter(logits: torch.Tensor, top_k: int | None, top_p: float | None) -> tor
     return logits
 
 
+def _categorical(probs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """One index per row drawn from ``probs`` (B, K): ``torch.multinomial(probs, 1)``'s
+    own method (argmax of p / Exp(1) noise), the same draws from the same generator,
+    without its validity checks, which cost as much as the draw and cannot fail
+    on a softmax."""
+    noise = torch.empty_like(probs).exponential_(1, generator=gen)
+    return (probs / noise).argmax(-1)
+
+
 class Generator:
     def __init__(self, model: HandwritingModel, stroke_tok: StrokeTokenizer, text_tok: TextTokenizer,
                  device: str = "cpu"):
@@ -152,15 +161,15 @@ class Generator:
         pen = (torch.rand(pen_p.shape, generator=gen, device=h.device) < pen_p).long()
         if m.cfg.head == "bins":
             logits = guide(m.dx_logits(h, both(pen)))
-            dx = torch.multinomial(_filter(logits / t, opts.top_k, opts.top_p).softmax(-1), 1, generator=gen)[:, 0]
+            dx = _categorical(_filter(logits / t, opts.top_k, opts.top_p).softmax(-1), gen)
             logits = guide(m.dy_logits(h, both(pen), both(dx)))
-            dy = torch.multinomial(_filter(logits / t, opts.top_k, opts.top_p).softmax(-1), 1, generator=gen)[:, 0]
+            dy = _categorical(_filter(logits / t, opts.top_k, opts.top_p).softmax(-1), gen)
             delta = torch.stack([self.centers[dx, 0], self.centers[dy, 1]], -1)
             step = torch.stack([dx, dy, pen], -1)
         else:  # the mixture itself is not guided: it is a density, not logits
             raw = m.head_logits(h[:n], pen)["mdn"]
             log_pi, mu, log_sigma, rho = mdn_params(raw, m.cfg.n_mixtures, opts.bias)
-            k = torch.multinomial((log_pi / max(opts.temperature, 1e-4)).softmax(-1), 1, generator=gen)[:, 0]
+            k = _categorical((log_pi / max(opts.temperature, 1e-4)).softmax(-1), gen)
             ar = torch.arange(len(k), device=h.device)
             mu, sigma, rho = mu[ar, k], log_sigma[ar, k].exp() * opts.temperature ** 0.5, rho[ar, k]
             z = torch.randn(len(k), 2, generator=gen, device=h.device)
@@ -225,9 +234,11 @@ class Generator:
         act = torch.arange(b, device=dev)
         slot, slots = torch.arange(b, device=dev), b
         passed_end = torch.zeros(b, dtype=torch.bool, device=dev)
+        context = None  # the text's part of embedding a step, made anew when rows are dropped
         for _ in range(cap):
-            live = torch.cat([slot, slot + slots]) if guided else slot
-            step, delta, pen, end_p = self._sample_step(h[live], opts, gen)
+            if len(slot) < slots:  # some rows are finished sequences awaiting compaction
+                h = h[torch.cat([slot, slot + slots]) if guided else slot]
+            step, delta, pen, end_p = self._sample_step(h, opts, gen)
             stop = end_p > 0.5
             # past the last character and lifting the pen: the text is done
             passed_end |= cur[:, 0] > last_char_x + 0.5 * char_unit
@@ -236,11 +247,14 @@ class Generator:
             if not alive.any():
                 break
             cur = cur + delta * alive[:, None]
-            full_pos = torch.zeros(b, 2, device=dev)
-            full_pen = torch.zeros(b, dtype=pen.dtype, device=dev)
-            full_alive = torch.zeros(b, dtype=torch.bool, device=dev)
-            full_pos[act], full_pen[act], full_alive[act] = cur - offset, pen, alive
-            yield full_pos, full_pen, full_alive
+            if len(act) == b:
+                yield cur - offset, pen, alive
+            else:
+                full_pos = torch.zeros(b, 2, device=dev)
+                full_pen = torch.zeros(b, dtype=pen.dtype, device=dev)
+                full_alive = torch.zeros(b, dtype=torch.bool, device=dev)
+                full_pos[act], full_pen[act], full_alive[act] = cur - offset, pen, alive
+                yield full_pos, full_pen, full_alive
             if not alive.all():
                 keep = alive.nonzero().squeeze(1)
                 act, slot, cur, offset, step = act[keep], slot[keep], cur[keep], offset[keep], step[keep]
@@ -248,40 +262,39 @@ class Generator:
                 if slots - len(slot) >= COMPACT_AT * slots:
                     keep_rows = torch.cat([slot, slot + slots]) if guided else slot
                     memory, mmask = memory[keep_rows], mmask[keep_rows]
-                    text = tuple(c[keep_rows] for c in text)
+                    text, context = tuple(c[keep_rows] for c in text), None
                     all_prev, all_pos = all_prev[keep_rows], all_pos[keep_rows]
                     for layer in cache or []:
                         for part in layer.values():
-                            for name in ("k", "v"):
-                                if name in part:
-                                    part[name] = part[name][keep_rows]
+                            for name, val in part.items():
+                                if name != "n":
+                                    part[name] = val[keep_rows]
                     slot, slots = torch.arange(len(slot), device=dev), len(slot)
             # every row's next input: the drawn step of a live sequence, a zero step
             # (never read) in the row of a finished one
-            row = torch.zeros(slots, 3, device=dev)
-            row[slot] = step.float()
-            at = torch.zeros(slots, 2, device=dev)
-            at[slot] = cur
-            row, at = both(row)[:, None], both(at)[:, None]
+            row, at = step.float(), cur
+            if len(slot) < slots:
+                row, at = torch.zeros(slots, 3, device=dev), torch.zeros(slots, 2, device=dev)
+                row[slot], at[slot] = step.float(), cur
+            row, at = both(row), both(at)
             if opts.use_cache:
-                h = m.decode_step(m.embed_steps(row, at, start=t, text=text)[:, 0], mmask, cache)
+                if context is None:
+                    context = m.step_context(text)
+                h = m.decode_step(m.embed_step(row, at, t, context), mmask, cache)
             else:
-                all_prev = torch.cat([all_prev, row], 1)
-                all_pos = torch.cat([all_pos, at], 1)
+                all_prev = torch.cat([all_prev, row[:, None]], 1)
+                all_pos = torch.cat([all_pos, at[:, None]], 1)
                 h = m.decode(m.embed_steps(all_prev, all_pos, text=text), memory, mmask)[0][:, -1]
             t += 1
 
     def generate(self, texts: list[str], prime: tuple[Ink, str] | None = None, **options) -> list[Ink]:
         """One y-down ink (body height ≈ 1) per text."""
         opts = SampleOptions(**options)
-        points: list[list[np.ndarray]] = [[] for _ in texts]
-        pens: list[list[int]] = [[] for _ in texts]
-        for pos, pen, alive in self.steps(texts, opts, prime):
-            p, q, a = pos.cpu().numpy(), pen.cpu().numpy(), alive.cpu().numpy()
-            for k in np.flatnonzero(a):
-                points[k].append(p[k])
-                pens[k].append(int(q[k]))
-        return [_to_ink(pts, pn, normalise_text(t)) for pts, pn, t in zip(points, pens, texts)]
+        run = [tuple(t.cpu().numpy() for t in out) for out in self.steps(texts, opts, prime)]
+        if not run:
+            return [_to_ink(np.zeros((0, 2)), np.zeros(0, int), normalise_text(t)) for t in texts]
+        pos, pen, alive = (np.stack(part) for part in zip(*run))  # (T, B, ...)
+        return [_to_ink(pos[alive[:, k], k], pen[alive[:, k], k], normalise_text(t)) for k, t in enumerate(texts)]
 
     def stream(self, text: str, prime: tuple[Ink, str] | None = None, **options) -> Iterator[tuple[float, float, bool]]:
         """Yield (x, y, pen_up) as each point is produced (pen_up: the move to it was in the air)."""
@@ -341,11 +354,10 @@ class Generator:
         yield from drain()
 
 
-def _to_ink(points: list[np.ndarray], pens: list[int], text: str) -> Ink:
-    strokes: list[list[np.ndarray]] = []
-    for p, up in zip(points, pens):
-        if up or not strokes:
-            strokes.append([])
-        strokes[-1].append(p)
-    return Ink([np.asarray(s, dtype=np.float64) for s in strokes if len(s) > 1], text=text,
-               units="normalized", y_axis="down", source="inkstroke")
+def _to_ink(points: np.ndarray, pens: np.ndarray, text: str) -> Ink:
+    """Points (N, 2) into strokes, a new stroke where the pen moved in the air."""
+    starts = np.flatnonzero(pens)
+    cuts = starts[starts > 0]
+    strokes = np.split(points.astype(np.float64), cuts) if len(points) else []
+    return Ink([s for s in strokes if len(s) > 1], text=text, units="normalized", y_axis="down",
+               source="inkstroke")
