@@ -351,6 +351,20 @@ class HandwritingModel(nn.Module):
     def new_cache(self) -> list[dict]:
         return [{"self": {}, "cross": {}} for _ in self.decoder]
 
+    @staticmethod
+    def keep_cache_rows(cache: list[dict], rows: torch.Tensor) -> None:
+        """Keep only ``rows`` of every layer's cache, in place. Of the self-attention
+        buffers only the filled steps are copied, into buffers of the same capacity."""
+        for layer in cache:
+            own, cross = layer["self"], layer["cross"]
+            for name in ("k", "v"):
+                old, n = own[name], own["n"]
+                own[name] = old.new_empty(len(rows), *old.shape[1:])
+                own[name][:, :, :n] = old[rows, :, :n]
+            for name, val in cross.items():
+                if torch.is_tensor(val):
+                    cross[name] = val[rows]
+
     # --------------------------------------------------------------- heads
     def head_logits(self, h: torch.Tensor, pen: torch.Tensor, dx: torch.Tensor | None = None):
         """Chained heads. ``pen`` (and ``dx`` for Δy) are the true values when

@@ -264,11 +264,8 @@ class Generator:
                     memory, mmask = memory[keep_rows], mmask[keep_rows]
                     text, context = tuple(c[keep_rows] for c in text), None
                     all_prev, all_pos = all_prev[keep_rows], all_pos[keep_rows]
-                    for layer in cache or []:
-                        for part in layer.values():
-                            for name, val in part.items():
-                                if name != "n":
-                                    part[name] = val[keep_rows]
+                    if cache is not None:
+                        m.keep_cache_rows(cache, keep_rows)
                     slot, slots = torch.arange(len(slot), device=dev), len(slot)
             # every row's next input: the drawn step of a live sequence, a zero step
             # (never read) in the row of a finished one
