@@ -49,6 +49,8 @@ def main() -> None:
     ap.add_argument("--candidates", type=int, default=None, help="draws per word (default: write's)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    print(f"this machine: {calibrate():.0f} GFLOP/s on the decoder's largest matmul (192 x 128 x 512, "
+          f"fp32); compare machines by it")
     t0 = time.perf_counter()
     load_generator(args.model)
     print(f"model load: {time.perf_counter() - t0:.2f} s (once per process); torch threads {args.threads}")
@@ -65,6 +67,21 @@ def main() -> None:
         print(f"{name}: median {sorted(times)[1]:.2f} s over 3 seeds "
               f"(min {min(times):.2f}, max {max(times):.2f}); {len(doc.pages)} page(s)")
     parts(args.model, args.candidates or DEFAULT_CANDIDATES)
+
+
+def calibrate() -> float:
+    """Speed of the matmul that dominates decoding (a full batch of rows through
+    an MLP layer), best of 20 runs of 50: a yardstick for the figures above,
+    which move with the machine (a factor of two between the VMs measured)."""
+    a, w = torch.randn(192, 128), torch.randn(512, 128)
+    best = float("inf")
+    with torch.inference_mode():
+        for _ in range(20):
+            t0 = time.perf_counter()
+            for _ in range(50):
+                torch.nn.functional.linear(a, w)
+            best = min(best, (time.perf_counter() - t0) / 50)
+    return 2 * 192 * 128 * 512 / best / 1e9
 
 
 def parts(model: str | None, n: int) -> None:
