@@ -173,10 +173,12 @@ def test_gaps_inside_a_word_are_closed_up_to_the_limit():
 
 
 class WidestReader:
-    """A stand-in ranker with an obvious preference, to check which draw is kept."""
+    """A stand-in ranker with an obvious preference, to check which draw is kept:
+    the wider the better, on a reader's scale (a log-likelihood, never above 0)."""
 
     def score(self, inks, texts):
-        return np.array([ink.bounds()[2] - ink.bounds()[0] if ink.num_points > 1 else -np.inf for ink in inks])
+        return np.array([-1.0 / (ink.bounds()[2] - ink.bounds()[0]) if ink.num_points > 1 else -np.inf
+                         for ink in inks])
 
 
 def draws_by_hand(gen, words, n, temperature, seed):
@@ -480,3 +482,44 @@ def test_a_shipped_style_primes_with_the_last_word_of_its_line(shipped):
         # the word is the line's rightmost ink
         line_right = max(max(p[0] for p in s) for s in style["strokes"])
         assert abs(ink.bounds()[2] - line_right) < 1e-6
+
+
+def test_the_image_reader_reads_only_the_draws_that_can_still_win(shipped):
+    """Reading each word's front-runner first, then only the draws that could beat
+    it, chooses what reading every draw chooses (real draws, both real readers)
+    and skips most pictures."""
+    from inkstroke.recognize.api import load_recognizer_cached
+    from inkstroke.recognize.image import load_image_reader_cached
+    from inkstroke.write.api import (
+        DEFAULT_GUIDANCE,
+        DEFAULT_TEMPERATURE,
+        _trim,
+        contender_image_scores,
+        load_generator,
+    )
+
+    gen, rec, reader = load_generator(None), load_recognizer_cached(None), load_image_reader_cached()
+    words, n = "Pack my box with five dozen".split(), 8
+    asked = [w for w in words for _ in range(n)]
+    draws = gen.generate(asked, temperature=DEFAULT_TEMPERATURE, guidance=DEFAULT_GUIDANCE, seed=0)
+    inks = [_trim(d, gen.text_tok.expected_width(w)) for d, w in zip(draws, asked)]
+    strokes = rec.score(inks, asked)
+    bonus = 2.0 * np.array([min(len(i.strokes) / len(w), 1.0) for i, w in zip(inks, asked)])
+    ok = np.ones(len(inks), dtype=bool)
+    ok[[3, 9]] = False
+    read = []
+
+    class Counting:  # the real reader, counting the pictures it is given
+        def score(self, inks, texts):
+            read.extend(texts)
+            return reader.score(inks, texts)
+
+    every = reader.score(inks, asked)
+    some = contender_image_scores(Counting(), inks, asked, strokes, bonus, ok, n, 1.0)
+    for scores in (every, some):
+        assert np.all(scores[np.isfinite(scores)] <= 1e-6)
+    rank_all = np.where(ok, (strokes + every) + bonus, -np.inf).reshape(-1, n).argmax(1)
+    rank_some = np.where(ok, (strokes + some) + bonus, -np.inf).reshape(-1, n).argmax(1)
+    assert np.array_equal(rank_all, rank_some)
+    assert len(words) <= len(read) < 0.6 * len(inks)
+    assert np.isneginf(some[[3, 9]]).all()

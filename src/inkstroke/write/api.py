@@ -254,6 +254,38 @@ def close_inner_gaps(ink: Ink, max_gap: float = MAX_INNER_GAP) -> Ink:
     return ink.copy(strokes=[s - (shift[k], 0.0) for k, s in enumerate(ink.strokes)])
 
 
+def contender_image_scores(reader, inks: list[Ink], texts: list[str], strokes_score: np.ndarray,
+                           bonus: np.ndarray, ok: np.ndarray, n: int, weight: float) -> np.ndarray:
+    """The image reader's scores of the draws (``n`` per word, in a row) that can
+    still be chosen, -inf for the others; the choice is the one that reading
+    every draw would make.
+
+    A draw's rank is ``(strokes_score + weight * image) + bonus``, and the image
+    reader's log-likelihood is at most 0, so a draw whose ``strokes_score +
+    bonus`` is already below the full rank of its word's front-runner cannot
+    win. The reader reads each word's front-runner first, then only the draws
+    that could beat it: three in ten of a line's draws, the rest never drawn
+    as pictures. Unacceptable draws (``ok`` False) are never chosen, so they
+    are not read either."""
+    bound = np.where(ok, strokes_score + bonus, -np.inf)
+    out = np.full(len(inks), -np.inf)
+    groups = [np.arange(k, k + n) for k in range(0, len(inks), n)]
+    front = [int(g[np.argmax(bound[g])]) for g in groups if np.isfinite(bound[g]).any()]
+
+    def read(idx: list[int]) -> None:
+        if idx:
+            out[idx] = reader.score([inks[i] for i in idx], [texts[i] for i in idx])
+
+    read(front)
+    rest = []
+    for f in front:
+        g = groups[f // n]
+        rank = (strokes_score[f] + weight * out[f]) + bonus[f]
+        rest += [int(j) for j in g if j != f and ok[j] and bound[j] >= rank - 1e-6 * (1 + weight)]
+    read(rest)
+    return out
+
+
 def generate_words(words: list[str], gen, primer, temperature: float, bias: float, seed: int,
                    batch: int = 192, retries: int = 2, progress=None, guidance: float = 0.0,
                    candidates: int = 1, ranker=None,
@@ -267,7 +299,8 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
     letter raised by ``separate_letters`` times its strokes per letter (at
     most 1: see :data:`SEPARATE_LETTERS_BONUS`) and by ``reader_weight`` times
     an image reader's (``reader``, :class:`~inkstroke.recognize.image.ImageReader`)
-    log-likelihood per letter of the draw's picture."""
+    log-likelihood per letter of the draw's picture, read only for the draws
+    that can still win (:func:`contender_image_scores`)."""
     order = sorted(range(len(words)), key=lambda i: len(words[i]))
     n = max(1, candidates) if ranker is not None else 1
     out: list[Ink | None] = [None] * len(words)
@@ -283,11 +316,14 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
             score = ok.astype(float)
             if n > 1:
                 trimmed = [_trim(ink, w) for ink, w in zip(inks, widths)]
-                read = ranker.score(trimmed, [words[i] for i in asked])
-                if reader is not None and reader_weight:
-                    read = read + reader_weight * reader.score(trimmed, [words[i] for i in asked])
+                texts = [words[i] for i in asked]
+                read = ranker.score(trimmed, texts)
                 apart = [min(len(t.strokes) / max(len(words[i]), 1), 1.0) for t, i in zip(trimmed, asked)]
-                read = read + separate_letters * np.asarray(apart)
+                bonus = separate_letters * np.asarray(apart)
+                if reader is not None and reader_weight:
+                    read = read + reader_weight * contender_image_scores(reader, trimmed, texts, read, bonus,
+                                                                         ok, n, reader_weight)
+                read = read + bonus
                 score = np.where(ok, read, -np.inf)
             again = []
             for k, i in enumerate(todo):
