@@ -11,13 +11,18 @@ from __future__ import annotations
 import argparse
 import time
 
+import numpy as np
 import torch
 
 from inkstroke.write.api import (
     DEFAULT_CANDIDATES,
     DEFAULT_GUIDANCE,
     DEFAULT_TEMPERATURE,
+    IMAGE_READER_WEIGHT,
+    SEPARATE_LETTERS_BONUS,
+    _acceptable,
     _trim,
+    contender_image_scores,
     load_generator,
     write,
 )
@@ -85,7 +90,8 @@ def calibrate() -> float:
 
 
 def parts(model: str | None, n: int) -> None:
-    """The line's stages, timed one by one as ``write`` runs them (fastest of 3 seeds)."""
+    """The line's stages, timed one by one as ``write`` runs them (fastest of 3 seeds);
+    the image reader reads only the draws that can still win, as in ``write``."""
     from inkstroke.recognize.api import load_recognizer_cached
     from inkstroke.recognize.image import load_image_reader_cached
 
@@ -96,12 +102,15 @@ def parts(model: str | None, n: int) -> None:
         t = [time.perf_counter()]
         inks = gen.generate(asked, temperature=DEFAULT_TEMPERATURE, guidance=DEFAULT_GUIDANCE, seed=seed)
         t.append(time.perf_counter())
-        inks = [_trim(ink, gen.text_tok.expected_width(w)) for ink, w in zip(inks, asked)]
+        widths = [gen.text_tok.expected_width(w) for w in asked]
+        ok = np.array([_acceptable(ink, w) for ink, w in zip(inks, widths)])
+        inks = [_trim(ink, w) for ink, w in zip(inks, widths)]
         steps = [rec.tokens(ink) for ink in inks]
         t.append(time.perf_counter())
-        rec.score_steps(steps, asked)
+        strokes = rec.score_steps(steps, asked)
         t.append(time.perf_counter())
-        reader.score(inks, asked)
+        bonus = SEPARATE_LETTERS_BONUS * np.array([min(len(i.strokes) / len(w), 1.0) for i, w in zip(inks, asked)])
+        contender_image_scores(reader, inks, asked, strokes, bonus, ok, n, IMAGE_READER_WEIGHT)
         t.append(time.perf_counter())
         for k, name in enumerate(("decoding", "motion tokens", "stroke recogniser", "image reader")):
             best[name] = min(best.get(name, float("inf")), t[k + 1] - t[k])
