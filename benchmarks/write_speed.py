@@ -1,7 +1,7 @@
 """Speed of ``inkstroke.write`` with the shipped model: a 60-character line and a
 one-page letter of about 1,500 characters (targets: 1 s and 30 s on 2 cores),
-then where the line's time goes: decoding every draw, turning the draws into
-motion tokens, and the two readers' scores.
+then where the line's time goes: decoding every draw, and the two readers'
+scores.
 
     python benchmarks/write_speed.py [--threads 2] [--model RUN] [--candidates N]
 """
@@ -22,7 +22,7 @@ from inkstroke.write.api import (
     SEPARATE_LETTERS_BONUS,
     _acceptable,
     _trim,
-    contender_image_scores,
+    contender_scores,
     load_generator,
     write,
 )
@@ -90,8 +90,9 @@ def calibrate() -> float:
 
 
 def parts(model: str | None, n: int) -> None:
-    """The line's stages, timed one by one as ``write`` runs them (fastest of 3 seeds);
-    the image reader reads only the draws that can still win, as in ``write``."""
+    """The line's stages, timed one by one as ``write`` runs them (fastest of 3
+    seeds): the image reader reads every draw, the stroke recogniser (motion
+    tokens included) only the draws that can still win."""
     from inkstroke.recognize.api import load_recognizer_cached
     from inkstroke.recognize.image import load_image_reader_cached
 
@@ -105,14 +106,12 @@ def parts(model: str | None, n: int) -> None:
         widths = [gen.text_tok.expected_width(w) for w in asked]
         ok = np.array([_acceptable(ink, w) for ink, w in zip(inks, widths)])
         inks = [_trim(ink, w) for ink, w in zip(inks, widths)]
-        steps = [rec.tokens(ink) for ink in inks]
-        t.append(time.perf_counter())
-        strokes = rec.score_steps(steps, asked)
+        image = IMAGE_READER_WEIGHT * reader.score(inks, asked)
         t.append(time.perf_counter())
         bonus = SEPARATE_LETTERS_BONUS * np.array([min(len(i.strokes) / len(w), 1.0) for i, w in zip(inks, asked)])
-        contender_image_scores(reader, inks, asked, strokes, bonus, ok, n, IMAGE_READER_WEIGHT)
+        contender_scores(rec, inks, asked, image, bonus, ok, n)
         t.append(time.perf_counter())
-        for k, name in enumerate(("decoding", "motion tokens", "stroke recogniser", "image reader")):
+        for k, name in enumerate(("decoding", "image reader", "stroke recogniser")):
             best[name] = min(best.get(name, float("inf")), t[k + 1] - t[k])
     print(f"the line's {len(asked)} draws: " + ", ".join(f"{k} {v:.2f} s" for k, v in best.items()))
 

@@ -484,17 +484,17 @@ def test_a_shipped_style_primes_with_the_last_word_of_its_line(shipped):
         assert abs(ink.bounds()[2] - line_right) < 1e-6
 
 
-def test_the_image_reader_reads_only_the_draws_that_can_still_win(shipped):
-    """Reading each word's front-runner first, then only the draws that could beat
-    it, chooses what reading every draw chooses (real draws, both real readers)
-    and skips most pictures."""
+def test_the_recogniser_reads_only_the_draws_that_can_still_win(shipped):
+    """With every draw's picture read, scoring each word's front-runner's
+    strokes first, then only the draws that could beat it, chooses what
+    scoring every draw chooses (real draws, both real readers) and skips most."""
     from inkstroke.recognize.api import load_recognizer_cached
     from inkstroke.recognize.image import load_image_reader_cached
     from inkstroke.write.api import (
         DEFAULT_GUIDANCE,
         DEFAULT_TEMPERATURE,
         _trim,
-        contender_image_scores,
+        contender_scores,
         load_generator,
     )
 
@@ -503,23 +503,23 @@ def test_the_image_reader_reads_only_the_draws_that_can_still_win(shipped):
     asked = [w for w in words for _ in range(n)]
     draws = gen.generate(asked, temperature=DEFAULT_TEMPERATURE, guidance=DEFAULT_GUIDANCE, seed=0)
     inks = [_trim(d, gen.text_tok.expected_width(w)) for d, w in zip(draws, asked)]
-    strokes = rec.score(inks, asked)
+    image = reader.score(inks, asked)
     bonus = 2.0 * np.array([min(len(i.strokes) / len(w), 1.0) for i, w in zip(inks, asked)])
     ok = np.ones(len(inks), dtype=bool)
     ok[[3, 9]] = False
     read = []
 
-    class Counting:  # the real reader, counting the pictures it is given
+    class Counting:  # the real recogniser, counting the inks it is given
         def score(self, inks, texts):
             read.extend(texts)
-            return reader.score(inks, texts)
+            return rec.score(inks, texts)
 
-    every = reader.score(inks, asked)
-    some = contender_image_scores(Counting(), inks, asked, strokes, bonus, ok, n, 1.0)
+    every = rec.score(inks, asked)
+    some = contender_scores(Counting(), inks, asked, image, bonus, ok, n)
     for scores in (every, some):
-        assert np.all(scores[np.isfinite(scores)] <= 1e-6)
-    rank_all = np.where(ok, (strokes + every) + bonus, -np.inf).reshape(-1, n).argmax(1)
-    rank_some = np.where(ok, (strokes + some) + bonus, -np.inf).reshape(-1, n).argmax(1)
+        assert np.all(scores[np.isfinite(scores)] <= 1e-6)  # what the pruning rests on
+    rank_all = np.where(ok, (every + image) + bonus, -np.inf).reshape(-1, n).argmax(1)
+    rank_some = np.where(ok, (some + image) + bonus, -np.inf).reshape(-1, n).argmax(1)
     assert np.array_equal(rank_all, rank_some)
     assert len(words) <= len(read) < 0.6 * len(inks)
     assert np.isneginf(some[[3, 9]]).all()

@@ -254,35 +254,33 @@ def close_inner_gaps(ink: Ink, max_gap: float = MAX_INNER_GAP) -> Ink:
     return ink.copy(strokes=[s - (shift[k], 0.0) for k, s in enumerate(ink.strokes)])
 
 
-def contender_image_scores(reader, inks: list[Ink], texts: list[str], strokes_score: np.ndarray,
-                           bonus: np.ndarray, ok: np.ndarray, n: int, weight: float) -> np.ndarray:
-    """The image reader's scores of the draws (``n`` per word, in a row) that can
-    still be chosen, -inf for the others; the choice is the one that reading
-    every draw would make.
+def contender_scores(scorer, inks: list[Ink], texts: list[str], others: np.ndarray, bonus: np.ndarray,
+                     ok: np.ndarray, n: int) -> np.ndarray:
+    """``scorer``'s scores of the draws (``n`` per word, in a row) that can still
+    be chosen, -inf for the others; the choice is the one that scoring every
+    draw would make.
 
-    A draw's rank is ``(strokes_score + weight * image) + bonus``, and the image
-    reader's log-likelihood is at most 0, so a draw whose ``strokes_score +
-    bonus`` is already below the full rank of its word's front-runner cannot
-    win. The reader reads each word's front-runner first, then only the draws
-    that could beat it: three in ten of a line's draws, the rest never drawn
-    as pictures. Unacceptable draws (``ok`` False) are never chosen, so they
-    are not read either."""
-    bound = np.where(ok, strokes_score + bonus, -np.inf)
+    A draw's rank is ``(score + others) + bonus``, and ``score``, a
+    log-likelihood per letter, is at most 0. So a draw whose ``others + bonus``
+    is already below the full rank of its word's front-runner cannot win. The
+    scorer scores each word's front-runner first, then only the draws that
+    could beat it: about three in ten of a line's draws. Unacceptable draws
+    (``ok`` False) are never chosen, so they are not scored either."""
+    bound = np.where(ok, others + bonus, -np.inf)
     out = np.full(len(inks), -np.inf)
     groups = [np.arange(k, k + n) for k in range(0, len(inks), n)]
     front = [int(g[np.argmax(bound[g])]) for g in groups if np.isfinite(bound[g]).any()]
 
-    def read(idx: list[int]) -> None:
+    def score(idx: list[int]) -> None:
         if idx:
-            out[idx] = reader.score([inks[i] for i in idx], [texts[i] for i in idx])
+            out[idx] = scorer.score([inks[i] for i in idx], [texts[i] for i in idx])
 
-    read(front)
+    score(front)
     rest = []
     for f in front:
-        g = groups[f // n]
-        rank = (strokes_score[f] + weight * out[f]) + bonus[f]
-        rest += [int(j) for j in g if j != f and ok[j] and bound[j] >= rank - 1e-6 * (1 + weight)]
-    read(rest)
+        rank = (out[f] + others[f]) + bonus[f]
+        rest += [int(j) for j in groups[f // n] if j != f and ok[j] and bound[j] >= rank - 1e-6]
+    score(rest)
     return out
 
 
@@ -299,8 +297,8 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
     letter raised by ``separate_letters`` times its strokes per letter (at
     most 1: see :data:`SEPARATE_LETTERS_BONUS`) and by ``reader_weight`` times
     an image reader's (``reader``, :class:`~inkstroke.recognize.image.ImageReader`)
-    log-likelihood per letter of the draw's picture, read only for the draws
-    that can still win (:func:`contender_image_scores`)."""
+    log-likelihood per letter of the draw's picture. With the image reader, the
+    recogniser reads only the draws that can still win (:func:`contender_scores`)."""
     order = sorted(range(len(words)), key=lambda i: len(words[i]))
     n = max(1, candidates) if ranker is not None else 1
     out: list[Ink | None] = [None] * len(words)
@@ -317,12 +315,14 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
             if n > 1:
                 trimmed = [_trim(ink, w) for ink, w in zip(inks, widths)]
                 texts = [words[i] for i in asked]
-                read = ranker.score(trimmed, texts)
                 apart = [min(len(t.strokes) / max(len(words[i]), 1), 1.0) for t, i in zip(trimmed, asked)]
                 bonus = separate_letters * np.asarray(apart)
                 if reader is not None and reader_weight:
-                    read = read + reader_weight * contender_image_scores(reader, trimmed, texts, read, bonus,
-                                                                         ok, n, reader_weight)
+                    # the picture of every draw, then the strokes only of those that can still win
+                    image = reader_weight * reader.score(trimmed, texts)
+                    read = contender_scores(ranker, trimmed, texts, image, bonus, ok, n) + image
+                else:
+                    read = ranker.score(trimmed, texts)
                 read = read + bonus
                 score = np.where(ok, read, -np.inf)
             again = []
