@@ -23,6 +23,7 @@ from inkstroke.write.api import (
     _acceptable,
     _trim,
     contender_scores,
+    letters_apart,
     load_generator,
     write,
 )
@@ -108,7 +109,7 @@ def parts(model: str | None, n: int) -> None:
         inks = [_trim(ink, w) for ink, w in zip(inks, widths)]
         image = IMAGE_READER_WEIGHT * reader.score(inks, asked)
         t.append(time.perf_counter())
-        bonus = SEPARATE_LETTERS_BONUS * np.array([min(len(i.strokes) / len(w), 1.0) for i, w in zip(inks, asked)])
+        bonus = SEPARATE_LETTERS_BONUS * letters_apart(inks, asked)
         contender_scores(rec, inks, asked, image, bonus, ok, n)
         t.append(time.perf_counter())
         for k, name in enumerate(("decoding", "image reader", "stroke recogniser")):

@@ -22,6 +22,7 @@ from inkstroke.write.api import (
     SEPARATE_LETTERS_BONUS,
     _acceptable,
     _trim,
+    letters_apart,
     load_generator,
 )
 
@@ -44,7 +45,7 @@ def main() -> None:
         inks = [_trim(ink, width) for ink in raw]
         strokes = rec.score(inks, [word] * n)
         pictures = reader.score(inks, [word] * n)
-        apart = np.array([min(len(ink.strokes) / len(word), 1.0) for ink in inks])
+        apart = letters_apart(inks, [word] * n)
         total = strokes + IMAGE_READER_WEIGHT * pictures + SEPARATE_LETTERS_BONUS * apart
         total = np.where([_acceptable(ink, width) for ink in raw], total, -np.inf)
         best = int(np.argmax(total))

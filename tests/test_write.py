@@ -495,6 +495,7 @@ def test_the_recogniser_reads_only_the_draws_that_can_still_win(shipped):
         DEFAULT_TEMPERATURE,
         _trim,
         contender_scores,
+        letters_apart,
         load_generator,
     )
 
@@ -504,7 +505,7 @@ def test_the_recogniser_reads_only_the_draws_that_can_still_win(shipped):
     draws = gen.generate(asked, temperature=DEFAULT_TEMPERATURE, guidance=DEFAULT_GUIDANCE, seed=0)
     inks = [_trim(d, gen.text_tok.expected_width(w)) for d, w in zip(draws, asked)]
     image = reader.score(inks, asked)
-    bonus = 2.0 * np.array([min(len(i.strokes) / len(w), 1.0) for i, w in zip(inks, asked)])
+    bonus = 2.0 * letters_apart(inks, asked)
     ok = np.ones(len(inks), dtype=bool)
     ok[[3, 9]] = False
     read = []

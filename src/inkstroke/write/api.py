@@ -254,6 +254,12 @@ def close_inner_gaps(ink: Ink, max_gap: float = MAX_INNER_GAP) -> Ink:
     return ink.copy(strokes=[s - (shift[k], 0.0) for k, s in enumerate(ink.strokes)])
 
 
+def letters_apart(inks: list[Ink], texts: list[str]) -> np.ndarray:
+    """Strokes per letter of each draw, at most 1: what the letters-apart bonus
+    (:data:`SEPARATE_LETTERS_BONUS`) rewards."""
+    return np.array([min(len(ink.strokes) / max(len(t), 1), 1.0) for ink, t in zip(inks, texts)])
+
+
 def contender_scores(scorer, inks: list[Ink], texts: list[str], others: np.ndarray, bonus: np.ndarray,
                      ok: np.ndarray, n: int) -> np.ndarray:
     """``scorer``'s scores of the draws (``n`` per word, in a row) that can still
@@ -315,8 +321,7 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
             if n > 1:
                 trimmed = [_trim(ink, w) for ink, w in zip(inks, widths)]
                 texts = [words[i] for i in asked]
-                apart = [min(len(t.strokes) / max(len(words[i]), 1), 1.0) for t, i in zip(trimmed, asked)]
-                bonus = separate_letters * np.asarray(apart)
+                bonus = separate_letters * letters_apart(trimmed, texts)
                 if reader is not None and reader_weight:
                     # the picture of every draw, then the strokes only of those that can still win
                     image = reader_weight * reader.score(trimmed, texts)
