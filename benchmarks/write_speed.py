@@ -16,13 +16,13 @@ import torch
 
 from inkstroke.write.api import (
     DEFAULT_CANDIDATES,
-    DEFAULT_GUIDANCE,
-    DEFAULT_TEMPERATURE,
     IMAGE_READER_WEIGHT,
     SEPARATE_LETTERS_BONUS,
     _acceptable,
     _trim,
     contender_scores,
+    default_guidance,
+    default_temperature,
     letters_apart,
     load_generator,
     write,
@@ -102,7 +102,7 @@ def parts(model: str | None, n: int) -> None:
     best: dict[str, float] = {}
     for seed in range(3):
         t = [time.perf_counter()]
-        inks = gen.generate(asked, temperature=DEFAULT_TEMPERATURE, guidance=DEFAULT_GUIDANCE, seed=seed)
+        inks = gen.generate(asked, temperature=default_temperature(gen), guidance=default_guidance(gen), seed=seed)
         t.append(time.perf_counter())
         widths = [gen.text_tok.expected_width(w) for w in asked]
         ok = np.array([_acceptable(ink, w) for ink, w in zip(inks, widths)])

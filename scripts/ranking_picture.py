@@ -16,12 +16,12 @@ from inkstroke.recognize.api import load_recognizer_cached
 from inkstroke.recognize.image import HEIGHT, load_image_reader_cached, word_image
 from inkstroke.write.api import (
     DEFAULT_CANDIDATES,
-    DEFAULT_GUIDANCE,
-    DEFAULT_TEMPERATURE,
     IMAGE_READER_WEIGHT,
     SEPARATE_LETTERS_BONUS,
     _acceptable,
     _trim,
+    default_guidance,
+    default_temperature,
     letters_apart,
     load_generator,
 )
@@ -41,7 +41,7 @@ def main() -> None:
     draw = ImageDraw.Draw(sheet)
     for row, word in enumerate(args.words):
         width = gen.text_tok.expected_width(word)
-        raw = gen.generate([word] * n, temperature=DEFAULT_TEMPERATURE, guidance=DEFAULT_GUIDANCE, seed=args.seed)
+        raw = gen.generate([word] * n, temperature=default_temperature(gen), guidance=default_guidance(gen), seed=args.seed)
         inks = [_trim(ink, width) for ink in raw]
         strokes = rec.score(inks, [word] * n)
         pictures = reader.score(inks, [word] * n)

@@ -111,6 +111,9 @@ def test_eval_command_reports_both_sides(line_data, tiny_run, tmp_path, capsys):
                                             abs=2e-4)
     assert 0 <= generated["missing_word_rate"] <= 1 and 0 <= generated["trailing_gibberish_rate"] <= 1
     assert generated["words"] >= 4
+    # the model's own defaults, as write resolved them (the tiny run records none: write's)
+    assert report["settings"]["temperature"] == 0.6 and report["settings"]["guidance"] == 1.5
+    assert report["settings"]["candidates"] >= 1
     refs = {ink.text for ink in reference_lines(line_data, n=2)}
     assert {e["text"] for e in report["examples"]} == refs
     assert all({"human_read", "generated_read"} <= set(e) for e in report["examples"])

@@ -34,7 +34,7 @@ from inkstroke.sample.generate import Generator
 from inkstroke.studio.app import StudioConfig, create_app
 from inkstroke.tokenize.strokes import StrokeTokenizer
 from inkstroke.tokenize.text import TextTokenizer
-from inkstroke.write.api import DEFAULT_GUIDANCE
+from inkstroke.write.api import default_guidance, default_temperature
 
 HANZI = Path(__file__).parent / "fixtures" / "hanzi"
 LINES = ["hello world the", "quick brown fox", "jumps over a", "lazy dog studio", "ink pen"]
@@ -145,8 +145,8 @@ def test_stream_sends_the_generators_points_as_they_come(studio, model):
     assert len(events[1][1]) == 1  # the first point goes out alone, at once
     points = points_of(events)
     assert events[-1][1]["reason"] == "done" and events[-1][1]["points"] == len(points)
-    want = list(Generator.from_checkpoint(model).stream_words("Hello world", seed=3, temperature=0.7,
-                                                                guidance=DEFAULT_GUIDANCE))
+    gen = Generator.from_checkpoint(model)
+    want = list(gen.stream_words("Hello world", seed=3, temperature=0.7, guidance=default_guidance(gen)))
     assert len(points) == len(want)
     np.testing.assert_allclose([p[:2] for p in points], [w[:2] for w in want], atol=1e-4)
     assert [p[2] for p in points] == [int(w[2]) for w in want]
@@ -433,7 +433,8 @@ def test_write_in_my_hand(studio):
     st = app.state.studio
     primer = st.primer(f"sample:{sid}")
     assert primer[1] == "hello" and primer[0].num_points == hand.num_points
-    opts = dict(seed=0, temperature=0.6, guidance=DEFAULT_GUIDANCE)
+    gen = st.generator()
+    opts = dict(seed=0, temperature=default_temperature(gen), guidance=default_guidance(gen))
     for got, prime in ((mine, primer), (plain, None)):
         want = list(st.generator().stream_words("world", prime=prime, **opts))
         np.testing.assert_allclose([p[:2] for p in got], [w[:2] for w in want], atol=1e-4)

@@ -16,6 +16,8 @@ from inkstroke.io import read_ink
 from inkstroke.io.jsonink import write_json
 from inkstroke.render import SUFFIXES
 from inkstroke.write.api import (
+    DEFAULT_GUIDANCE,
+    DEFAULT_TEMPERATURE,
     MAX_INNER_GAP,
     MODEL_DIR,
     last_word_primer,
@@ -491,10 +493,10 @@ def test_the_recogniser_reads_only_the_draws_that_can_still_win(shipped):
     from inkstroke.recognize.api import load_recognizer_cached
     from inkstroke.recognize.image import load_image_reader_cached
     from inkstroke.write.api import (
-        DEFAULT_GUIDANCE,
-        DEFAULT_TEMPERATURE,
         _trim,
         contender_scores,
+        default_guidance,
+        default_temperature,
         letters_apart,
         load_generator,
     )
@@ -502,7 +504,7 @@ def test_the_recogniser_reads_only_the_draws_that_can_still_win(shipped):
     gen, rec, reader = load_generator(None), load_recognizer_cached(None), load_image_reader_cached()
     words, n = "Pack my box with five dozen".split(), 8
     asked = [w for w in words for _ in range(n)]
-    draws = gen.generate(asked, temperature=DEFAULT_TEMPERATURE, guidance=DEFAULT_GUIDANCE, seed=0)
+    draws = gen.generate(asked, temperature=default_temperature(gen), guidance=default_guidance(gen), seed=0)
     inks = [_trim(d, gen.text_tok.expected_width(w)) for d, w in zip(draws, asked)]
     image = reader.score(inks, asked)
     bonus = 2.0 * letters_apart(inks, asked)
@@ -524,3 +526,20 @@ def test_the_recogniser_reads_only_the_draws_that_can_still_win(shipped):
     assert np.array_equal(rank_all, rank_some)
     assert len(words) <= len(read) < 0.6 * len(inks)
     assert np.isneginf(some[[3, 9]]).all()
+
+
+def test_the_checkpoint_sampling_block_sets_write_defaults(tiny_run, tiny_run_copy):
+    """A model's own temperature and guidance (a distilled model's: guidance 0)
+    are write's defaults; an explicit value still wins."""
+    plain = inkstroke.write("ink", model=str(tiny_run), candidates=1).settings
+    assert plain["guidance"] == DEFAULT_GUIDANCE and plain["temperature"] == DEFAULT_TEMPERATURE
+    meta_path = tiny_run_copy / "checkpoint.json"
+    meta = json.loads(meta_path.read_text())
+    meta["sampling"] = {"temperature": 0.45, "guidance": 0.0, "distilled_guidance": 1.5}
+    meta_path.write_text(json.dumps(meta))
+    own = inkstroke.write("ink well", model=str(tiny_run_copy), candidates=1, seed=2)
+    assert own.settings["temperature"] == 0.45 and own.settings["guidance"] == 0.0
+    told = inkstroke.write("ink well", model=str(tiny_run_copy), candidates=1, seed=2, temperature=0.45, guidance=0.0)
+    assert all(np.array_equal(a, b) for a, b in zip(own.pages[0].strokes, told.pages[0].strokes))
+    other = inkstroke.write("ink well", model=str(tiny_run_copy), candidates=1, seed=2, temperature=0.9)
+    assert other.settings["temperature"] == 0.9 and other.settings["guidance"] == 0.0

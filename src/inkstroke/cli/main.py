@@ -46,6 +46,7 @@ SUBAPPS = [
 COMMANDS = [
     ("inkstroke.cli.render", "render", "render"),
     ("inkstroke.cli.train", "train", "train"),
+    ("inkstroke.cli.train", "distill", "distill"),
     ("inkstroke.cli.sample", "sample", "sample"),
     ("inkstroke.cli.sample", "attention", "attention"),
     ("inkstroke.cli.write", "write", "write"),

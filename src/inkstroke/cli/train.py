@@ -46,3 +46,24 @@ def train(
         raise typer.Exit(0 if ok else 1)
     figures = run_training(cache_path, cfg, out, resume=resume, command=command, init_from=init_from)
     typer.echo("  ".join(f"{k}={v:.4g}" for k, v in figures.items()))
+
+
+def distill(
+    teacher: Path = typer.Option(..., "--teacher", help="Checkpoint folder of the guided model to distil."),
+    data: Path = typer.Option(..., "--data", help="Dataset (.inks) whose training texts give the words."),
+    config: Path | None = typer.Option(None, "--config", help="TOML config (configs/distill.toml)."),
+    out: Path = typer.Option(Path("runs/distilled"), "--out", help="Run folder: the teacher's samples, checkpoints."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    steps: int | None = typer.Option(None, "--steps", help="Override the number of steps."),
+    seed: int | None = typer.Option(None, "--seed"),
+) -> None:
+    """Distil a model's guided sampling into one that needs no guidance (half the decoding)."""
+    from inkstroke.train.distill import distill as run_distill
+    from inkstroke.train.distill import load_distill_config
+
+    cfg = load_distill_config(config, {k: v for k, v in {"steps": steps, "seed": seed}.items() if v is not None})
+    if not data.exists():
+        raise InkstrokeError(f"{data}: no such dataset")
+    command = "inkstroke " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    figures = run_distill(teacher, data, cfg, out, resume=resume, command=command)
+    typer.echo("  ".join(f"{k}={v:.4g}" for k, v in figures.items()))

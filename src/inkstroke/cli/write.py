@@ -15,7 +15,7 @@ def write(
     style: str | None = typer.Option(None, "--style", help="A shipped style name (see --list-styles) or your own sample (json, inkml, DATASET.inks:N); the last word of the sample primes the model."),
     style_text: str | None = typer.Option(None, "--style-text", help="What your style sample says, if the file does not record it."),
     temperature: float | None = typer.Option(None, "--temperature", help="Variety of the strokes (lower is neater; default: the model's tuned value)."),
-    guidance: float | None = typer.Option(None, "--guidance", help="Classifier-free guidance: >0 follows the text more closely (default: tuned)."),
+    guidance: float | None = typer.Option(None, "--guidance", help="Classifier-free guidance: >0 follows the text more closely (default: the model's own; the shipped model has it built in)."),
     candidates: int | None = typer.Option(None, "--candidates", min=1, max=16, help="Draws per word; the one the stroke recogniser and the image reader read best is kept (1: no ranking; default: tuned)."),
     bias: float = typer.Option(0.0, "--bias", help="Extra neatness: sharpens every choice (Graves-style bias)."),
     seed: int = typer.Option(0, "--seed", help="Same seed, same handwriting."),
@@ -41,8 +41,6 @@ def write(
     from inkstroke.errors import InkstrokeError
     from inkstroke.write.api import (
         DEFAULT_CANDIDATES,
-        DEFAULT_GUIDANCE,
-        DEFAULT_TEMPERATURE,
         available_styles,
         check_output,
         save_document,
@@ -74,8 +72,8 @@ def write(
     layout = PageLayout(page=parse_page(page), margin=margin, x_height=x_height,
                         line_spacing=line_spacing, word_spacing=word_spacing, align=align)
     doc = write_text(text, model=str(model) if model else None, style=style, style_text=style_text,
-                     temperature=DEFAULT_TEMPERATURE if temperature is None else temperature,
-                     guidance=DEFAULT_GUIDANCE if guidance is None else guidance, bias=bias, seed=seed, layout=layout,
+                     temperature=temperature,
+                     guidance=guidance, bias=bias, seed=seed, layout=layout,
                      unsupported=unsupported, progress=sys.stderr.isatty(),
                      candidates=DEFAULT_CANDIDATES if candidates is None else candidates)
     for p in save_document(doc, output, stroke_width=stroke_width, color=color):

@@ -178,19 +178,18 @@ def generated_lines(texts: list[str], model: str | None = None, style: str | Non
     (one draw, no retries, no ranking, no trimming: the model's own habits)."""
     from inkstroke.write.api import (
         DEFAULT_CANDIDATES,
-        DEFAULT_GUIDANCE,
-        DEFAULT_TEMPERATURE,
+        default_guidance,
+        default_temperature,
         load_generator,
         load_style,
         write,
     )
     from inkstroke.write.layout import PageLayout
 
-    temperature = DEFAULT_TEMPERATURE if temperature is None else temperature
-    guidance = DEFAULT_GUIDANCE if guidance is None else guidance
     candidates = DEFAULT_CANDIDATES if candidates is None else candidates
-
     gen = load_generator(model)
+    guidance = default_guidance(gen) if guidance is None else guidance
+    temperature = default_temperature(gen) if temperature is None else temperature
     wide = PageLayout(page=(5000.0, 60.0), margin=5.0)
     lines, written = [], []
     for k, t in enumerate(texts):
@@ -226,6 +225,17 @@ def evaluate(data: str | Path, n: int = 100, model: str | None = None, style: st
     """Human and generated lines of the same texts, read by one judge or both."""
     if judge not in JUDGES:
         raise InkstrokeError(f"unknown judge {judge!r}; use one of {', '.join(JUDGES)}")
+    from inkstroke.write.api import (
+        DEFAULT_CANDIDATES,
+        default_guidance,
+        default_temperature,
+        load_generator,
+    )
+
+    gen = load_generator(model)  # the model's own defaults, resolved here so that the report records them
+    temperature = default_temperature(gen) if temperature is None else temperature
+    guidance = default_guidance(gen) if guidance is None else guidance
+    candidates = DEFAULT_CANDIDATES if candidates is None else candidates
     humans = reference_lines(data, n, split=split, seed=seed)
     texts = [normalise(h.text or "") for h in humans]
     gen_inks, rates = generated_lines(texts, model, style, temperature, bias, seed, guidance, candidates)

@@ -71,8 +71,10 @@ def _categorical(probs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 class Generator:
     def __init__(self, model: HandwritingModel, stroke_tok: StrokeTokenizer, text_tok: TextTokenizer,
-                 device: str = "cpu"):
+                 device: str = "cpu", sampling: dict | None = None):
         self.model, self.stroke_tok, self.text_tok, self.device = model, stroke_tok, text_tok, device
+        # sampling settings the checkpoint stands for (a distilled model: its built-in guidance)
+        self.sampling = dict(sampling or {})
         self.centers = torch.tensor(np.stack([stroke_tok.x.centers, stroke_tok.y.centers], 1),
                                     dtype=torch.float32, device=device)
 
@@ -80,8 +82,8 @@ class Generator:
     def from_checkpoint(cls, path, device: str = "cpu") -> Generator:
         from inkstroke.model.checkpoint import load_checkpoint
 
-        model, stok, ttok, _ = load_checkpoint(path, device)
-        return cls(model, stok, ttok, device)
+        model, stok, ttok, meta = load_checkpoint(path, device)
+        return cls(model, stok, ttok, device, meta.get("sampling"))
 
     # ------------------------------------------------------------ helpers
     def check_text(self, text: str) -> str:

@@ -36,7 +36,7 @@ from inkstroke.sample.generate import WORD_SPACE
 from inkstroke.studio import outputs
 from inkstroke.studio.db import SampleStore, StoreError
 from inkstroke.studio.streams import PointStream, Slots, Writers
-from inkstroke.write.api import DEFAULT_GUIDANCE
+from inkstroke.write.api import default_guidance, default_temperature
 
 STATIC = Path(__file__).resolve().parent / "static"
 HANZI_FRAME = 1024.0  # hanzi-writer-data: a character's box, image row = 900 - y
@@ -127,7 +127,7 @@ class WriteIn(BaseModel):
     style: str | None = Field(
         None, description="A shipped style, or sample:ID[,ID...] for your own hand."
     )
-    temperature: float = Field(0.6, ge=0.05, le=2.0)
+    temperature: float | None = Field(None, ge=0.05, le=2.0, description="Default: the model's tuned value.")
     bias: float = Field(0.0, ge=0.0, le=10.0)
     seed: int = Field(0, ge=0, le=2**31 - 1)
     page: str = Field("a4", max_length=20, description="a4, a5, letter, ... or WxH in mm.")
@@ -459,7 +459,7 @@ def create_app(cfg: StudioConfig) -> FastAPI:
         style: Annotated[
             str | None, Query(description="none, a shipped style, or sample:ID[,ID...]")
         ] = None,
-        temperature: Annotated[float, Query(ge=0.05, le=2.0)] = 0.6,
+        temperature: Annotated[float | None, Query(ge=0.05, le=2.0)] = None,
         bias: Annotated[float, Query(ge=0.0, le=10.0)] = 0.0,
         seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     ):
@@ -490,8 +490,9 @@ def create_app(cfg: StudioConfig) -> FastAPI:
             }
 
             def make():
-                return gen.stream_words(text, prime=primer, temperature=temperature, bias=bias, seed=seed,
-                                        guidance=DEFAULT_GUIDANCE)
+                return gen.stream_words(text, prime=primer, bias=bias, seed=seed,
+                                        temperature=default_temperature(gen) if temperature is None else temperature,
+                                        guidance=default_guidance(gen))
 
         studio.take_slot()
         job = PointStream(make, studio.slots, cfg.stream_timeout, start)

@@ -29,7 +29,7 @@ class TokenCache:
     step_off: np.ndarray  # (N + 1,)
     chars: np.ndarray  # (sum L,) int16
     char_off: np.ndarray  # (N + 1,)
-    x_extent: np.ndarray  # (N, 2) float32: xmin, xmax of the decoded ink
+    x_extent: np.ndarray  # (N, 2) float32: xmin, xmax of the decoded ink (NaN: use the expected positions)
     splits: np.ndarray  # (N,) str
     texts: list[str]
     stroke_tok: StrokeTokenizer
@@ -188,7 +188,8 @@ def collate(
         if rng is not None and rng.random() < text_dropout:
             continue
         chars[k, : len(c)] = c
-        char_x[k, : len(c)] = char_positions(cache.text_tok, c, ext)
+        # a NaN extent: the expected positions, as when sampling (a guided teacher's own draws)
+        char_x[k, : len(c)] = char_positions(cache.text_tok, c, None if np.isnan(ext[0]) else ext)
         char_mask[k, : len(c)] = True
     as_t = torch.from_numpy
     return {

@@ -90,6 +90,19 @@ def load_generator(model: str | None = None):
     return Generator.from_checkpoint(path)
 
 
+def default_guidance(gen) -> float:
+    """The guidance ``write`` uses with ``gen`` unless told: the one its
+    checkpoint records under ``sampling`` (0 for a model with guidance
+    distilled into it), else :data:`DEFAULT_GUIDANCE`."""
+    return float(gen.sampling.get("guidance", DEFAULT_GUIDANCE))
+
+
+def default_temperature(gen) -> float:
+    """The temperature ``write`` uses with ``gen`` unless told: its checkpoint's
+    tuned one (``sampling``), else :data:`DEFAULT_TEMPERATURE`."""
+    return float(gen.sampling.get("temperature", DEFAULT_TEMPERATURE))
+
+
 def available_styles(model: str | None = None) -> list[str]:
     path = (Path(model) if model else MODEL_DIR) / STYLES_FILE
     if not path.exists():
@@ -346,9 +359,9 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
 
 
 def write(text: str, *, model: str | None = None, style: str | None = None, style_text: str | None = None,
-          temperature: float = DEFAULT_TEMPERATURE, bias: float = 0.0, seed: int = 0,
+          temperature: float | None = None, bias: float = 0.0, seed: int = 0,
           layout: PageLayout | None = None, unsupported: str = "error", progress: bool = False,
-          guidance: float = DEFAULT_GUIDANCE, candidates: int = DEFAULT_CANDIDATES,
+          guidance: float | None = None, candidates: int = DEFAULT_CANDIDATES,
           recognizer: str | None = None, max_inner_gap: float | None = MAX_INNER_GAP,
           image_reader_weight: float = IMAGE_READER_WEIGHT) -> Document:
     """Write ``text`` as handwriting laid out on pages; see the module docstring.
@@ -356,10 +369,14 @@ def write(text: str, *, model: str | None = None, style: str | None = None, styl
     ``max_inner_gap`` (x-heights) closes up gaps inside a word that are wider
     (see :func:`close_inner_gaps`); None leaves every word as drawn.
     ``image_reader_weight`` is the image reader's say in ranking the draws
-    (:data:`IMAGE_READER_WEIGHT`); 0 ranks by the strokes alone, a tenth faster."""
+    (:data:`IMAGE_READER_WEIGHT`); 0 ranks by the strokes alone, a tenth faster.
+    ``temperature`` and ``guidance`` None are the model's own
+    (:func:`default_temperature`, :func:`default_guidance`)."""
     layout = layout or PageLayout()
     layout.check()
     gen = load_generator(model)
+    guidance = default_guidance(gen) if guidance is None else guidance
+    temperature = default_temperature(gen) if temperature is None else temperature
     supported = set(gen.text_tok.vocab[2:])
     text = prepare_text(text, supported, unsupported)
     primer = load_style(style, model, style_text)
