@@ -468,6 +468,7 @@ def test_serve_command(model, tmp_path):
             except httpx.TransportError:
                 time.sleep(0.1)
         assert info["model"]["ready"] and info["database"] == str(tmp_path / "samples.sqlite")
+        assert info["model"]["temperature"] == default_temperature(Generator.from_checkpoint(model))
         assert httpx.get(url + "/api/info", headers={"Host": "evil.example"}).status_code == 400
     finally:
         proc.terminate()

@@ -52,6 +52,11 @@ def test_every_shipped_config_loads_and_comments_each_value():
             from inkstroke.recognize.train_image import load_image_reader_config
 
             cfg = load_image_reader_config(path)
+        elif path.name == "distill.toml":
+            from inkstroke.train.distill import load_distill_config
+
+            cfg = load_distill_config(path)
+            assert all(getattr(cfg, k) == v for k, v in tomllib.loads(path.read_text()).items())
         else:
             cfg = load_config(path)
         raw = tomllib.loads(path.read_text())

@@ -350,6 +350,7 @@ class Studio:
                 "error": self.model_error,
                 "name": self.cfg.model.name if self.cfg.model else "shipped",
                 "characters": "".join(gen.text_tok.vocab[2:]) if gen else "",
+                "temperature": default_temperature(gen) if gen else None,  # the page's starting value
             },
             "styles": available_styles(self.model_arg()) if gen else [],
             "formats": list(outputs.FORMATS),

@@ -19,7 +19,6 @@ positions are the expected ones used when sampling (``x_extent`` NaN).
 
 from __future__ import annotations
 
-import math
 import string
 import sys
 import time
@@ -35,7 +34,7 @@ from inkstroke.model.checkpoint import META, load_checkpoint, save_checkpoint
 from inkstroke.model.transformer import HandwritingModel
 from inkstroke.sample.generate import Generator, SampleOptions
 from inkstroke.train.data import TokenCache, bucketed_batches, collate
-from inkstroke.train.loop import read_toml
+from inkstroke.train.loop import lr_at, read_toml  # lr_at: the same warm-up and cosine
 
 MAX_WORD = 30  # characters; write writes longer words in pieces of this length
 
@@ -154,13 +153,6 @@ def _teacher_outputs(teacher: HandwritingModel, batch: dict) -> tuple[dict, dict
         cond = teacher(batch)
         uncond = teacher({**batch, "char_mask": torch.zeros_like(batch["char_mask"])})
     return cond, uncond
-
-
-def lr_at(step: int, cfg: DistillConfig) -> float:
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    t = min((step - cfg.warmup) / max(cfg.steps - cfg.warmup, 1), 1.0)
-    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * t))
 
 
 def validate(student: HandwritingModel, teacher: HandwritingModel, pool: TokenCache, idx: np.ndarray,

@@ -130,6 +130,8 @@ def token_accuracy(out: dict, batch: dict) -> float:
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine to ``min_lr``: of any config with ``lr``,
+    ``min_lr``, ``warmup`` and ``steps`` (distillation's too)."""
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
     t = min((step - cfg.warmup) / max(cfg.steps - cfg.warmup, 1), 1.0)

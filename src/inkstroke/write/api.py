@@ -30,7 +30,10 @@ MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "handwriting"
 STYLES_FILE = "styles.json"
 MAX_WORD = 30  # characters per generated piece; longer words are written in pieces
 MAX_TEXT = 20_000  # characters per call
-# chosen on test-split texts with scripts/tune_sampling.py (see the model card)
+# For a model whose checkpoint records no sampling settings (as `inkstroke train`
+# leaves it): chosen for phase 7 on test-split texts with scripts/tune_sampling.py.
+# The shipped phase-8 model records its own (temperature 0.5, guidance 0: distilled
+# in), which :func:`default_temperature` and :func:`default_guidance` read.
 DEFAULT_TEMPERATURE = 0.6
 DEFAULT_GUIDANCE = 1.5
 # Draws per word, ranked by the recogniser (1: no ranking). With the phase-7

@@ -53,6 +53,11 @@ async function init() {
   document.getElementById("write-go").disabled = !info.model.ready;
   document.getElementById("collect-db").textContent = info.database;
   shippedStyles = info.styles;
+  if (info.model.temperature) {  // start the slider at the model's own temperature
+    const slider = document.getElementById("write-temperature");
+    slider.value = info.model.temperature;
+    document.getElementById("write-temperature-out").textContent = slider.value;
+  }
   await collect.refresh();
   const tab = document.getElementById(`tab-${location.hash.slice(1)}`);
   if (tab) show(tab);
