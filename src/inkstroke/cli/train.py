@@ -57,7 +57,7 @@ def distill(
     steps: int | None = typer.Option(None, "--steps", help="Override the number of steps."),
     seed: int | None = typer.Option(None, "--seed"),
 ) -> None:
-    """Distil a model's guided sampling into one that needs no guidance (half the decoding)."""
+    """Distil a model's guided sampling into one that needs no guidance (one decoder pass per step, not two)."""
     from inkstroke.train.distill import distill as run_distill
     from inkstroke.train.distill import load_distill_config
 

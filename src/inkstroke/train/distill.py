@@ -5,8 +5,8 @@ runs every sequence twice, with its text and without, and draws each choice
 from ``uncond + (1 + g) * (cond - uncond)`` logits: twice the decoder rows,
 most of ``write``'s time. A student, begun as a copy of the teacher, learns
 those guided distributions directly (pen, Δx given the pen, Δy given both,
-and the teacher's end probability), so that it samples alike with guidance 0
-in half the work.
+and the teacher's end probability), so that it samples alike with guidance 0,
+one decoder pass per step.
 
 It learns them on words the guided teacher writes itself, at the sampling
 temperature of ``write``: the contexts the student meets when it samples,
@@ -35,8 +35,7 @@ from inkstroke.model.transformer import HandwritingModel
 from inkstroke.sample.generate import Generator, SampleOptions
 from inkstroke.train.data import TokenCache, bucketed_batches, collate
 from inkstroke.train.loop import lr_at, read_toml  # lr_at: the same warm-up and cosine
-
-MAX_WORD = 30  # characters; write writes longer words in pieces of this length
+from inkstroke.write.api import MAX_WORD  # write writes longer words in pieces of this length
 
 
 @dataclass
