@@ -100,10 +100,13 @@ def parts(model: str | None, n: int) -> None:
     gen, rec, reader = load_generator(model), load_recognizer_cached(None), load_image_reader_cached()
     asked = [w for w in LINE.split() for _ in range(n)]
     best: dict[str, float] = {}
+    per_step = float("inf")
     for seed in range(3):
         t = [time.perf_counter()]
         inks = gen.generate(asked, temperature=default_temperature(gen), guidance=default_guidance(gen), seed=seed)
         t.append(time.perf_counter())
+        steps = max(ink.num_points for ink in inks)  # about the decoding steps: a point a step
+        per_step = min(per_step, (t[1] - t[0]) / steps)
         widths = [gen.text_tok.expected_width(w) for w in asked]
         ok = np.array([_acceptable(ink, w) for ink, w in zip(inks, widths)])
         inks = [_trim(ink, w) for ink, w in zip(inks, widths)]
@@ -114,7 +117,8 @@ def parts(model: str | None, n: int) -> None:
         t.append(time.perf_counter())
         for k, name in enumerate(("decoding", "image reader", "stroke recogniser")):
             best[name] = min(best.get(name, float("inf")), t[k + 1] - t[k])
-    print(f"the line's {len(asked)} draws: " + ", ".join(f"{k} {v:.2f} s" for k, v in best.items()))
+    print(f"the line's {len(asked)} draws: " + ", ".join(f"{k} {v:.2f} s" for k, v in best.items())
+          + f"; decoding {per_step * 1e3:.1f} ms a step")
 
 
 if __name__ == "__main__":

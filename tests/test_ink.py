@@ -120,6 +120,29 @@ def test_resample_tolerates_repeated_points():
     assert Ink([np.zeros((4, 2))]).resample(1.0).strokes[0].tolist() == [[0, 0]]
 
 
+def test_resample_treats_each_stroke_on_its_own():
+    """All strokes are resampled in one pass; each comes out as if it were alone,
+    whatever lies before it (dots, repeated points, long and short strokes)."""
+    rng = np.random.default_rng(4)
+    strokes = [np.cumsum(rng.normal(0, 0.3, (int(rng.integers(1, 25)), 2)), 0) for _ in range(12)]
+    strokes[3][:] = strokes[3][0]  # a stroke standing still
+    strokes[5][2] = strokes[5][1]
+    times = [np.sort(rng.random(len(s))) for s in strokes]
+    together = Ink(strokes, times=times).resample(0.07)
+    assert len(together.strokes) == len(strokes)
+    for s, t, out, out_t in zip(strokes, times, together.strokes, together.times):
+        alone = Ink([s], times=[t]).resample(0.07)
+        np.testing.assert_allclose(out, alone.strokes[0], atol=1e-9)
+        np.testing.assert_allclose(out_t, alone.times[0], atol=1e-9)
+        assert out[0].tolist() == s[0].tolist() and np.allclose(out[-1], s[-1])
+        if len(out) > 1:
+            steps = np.linalg.norm(np.diff(out, axis=0), axis=1)
+            assert steps.max() <= 0.07 + 1e-9
+    assert len(together.strokes[3]) == 1
+    with pytest.raises(InkError, match="no points"):
+        Ink([np.zeros((0, 2)), strokes[0]]).resample(0.1)
+
+
 def test_resample_time_puts_points_on_a_time_grid():
     ink = Ink([np.array([[0.0, 0.0], [10.0, 0.0]])], times=[np.array([0.0, 1.0])])
     r = ink.resample_time(0.25)

@@ -10,7 +10,13 @@ from scipy.stats import multivariate_normal
 
 from inkstroke.errors import InkstrokeError
 from inkstroke.model.checkpoint import META, WEIGHTS, load_checkpoint, save_checkpoint
-from inkstroke.model.transformer import HandwritingModel, ModelConfig, mdn_nll
+from inkstroke.model.transformer import (
+    HandwritingModel,
+    ModelConfig,
+    StepDecoder,
+    StepHeads,
+    mdn_nll,
+)
 from inkstroke.sample.generate import Generator, SampleOptions
 from inkstroke.train.data import TokenCache, collate
 from inkstroke.train.loop import TrainConfig, losses
@@ -126,14 +132,24 @@ def test_kv_cached_incremental_decoding_matches_the_full_pass(cache, window):
                               memory, mmask, cache=c)[0])
     inc = torch.cat(parts, dim=1)
     assert torch.allclose(inc, full, atol=1e-5)
-    # the flat one-step path of sampling: the same numbers as the blocks, bit for bit
-    c2, context = m.new_cache(), m.step_context(text)
+    # sampling's one-step decoder, its weights laid out anew: the same numbers up to rounding
+    c2 = m.new_cache()
     flat = [m.decode(m.embed_steps(prev[:, :prefix], pos[:, :prefix], text=text), memory, mmask, cache=c2)[0]]
+    step = StepDecoder(m, mmask, text, c2, capacity=prev.shape[1] - prefix)
     for t in range(prefix, prev.shape[1]):
-        x = m.embed_step(prev[:, t], pos[:, t], t, context)
-        assert torch.equal(x, m.embed_steps(prev[:, t : t + 1], pos[:, t : t + 1], start=t, text=text)[:, 0])
-        flat.append(m.decode_step(x, mmask, c2)[:, None])
-    assert not mmask.all() and torch.equal(torch.cat(flat, dim=1), inc)
+        x = step.embed(prev[:, t], pos[:, t], t)
+        assert torch.allclose(x, m.embed_steps(prev[:, t : t + 1], pos[:, t : t + 1], start=t, text=text)[:, 0],
+                              atol=1e-5)
+        flat.append(step(x)[:, None])
+    assert not mmask.all() and torch.allclose(torch.cat(flat, dim=1), inc, atol=1e-5)
+    # and its heads, against the model's own
+    heads, h = StepHeads(m), inc[:, -1]
+    pen, dx = batch["targets"][:, -1, 2].long(), batch["targets"][:, -1, 0].long()
+    pen_logit, end_logit = heads.pen_end(h)
+    assert torch.allclose(pen_logit, m.pen_head(h)[:, 0], atol=1e-5)
+    assert torch.allclose(end_logit, m.end_head(h)[:, 0], atol=1e-5)
+    assert torch.allclose(heads.dx(pen), m.dx_logits(h, pen), atol=1e-5)
+    assert torch.allclose(heads.dy(pen, dx), m.dy_logits(h, pen, dx), atol=1e-5)
     tgt = batch["targets"]
     assert torch.allclose(m(batch)["dx"], m.head_logits(full, tgt[..., 2], tgt[..., 0])["dx"], atol=1e-5)
     assert c[0]["self"]["n"] == prev.shape[1]  # the prefix was never recomputed

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from inkstroke.cli.main import main
+from inkstroke.errors import InkstrokeError
 from inkstroke.model.checkpoint import load_checkpoint
 from inkstroke.sample.generate import Generator, _to_ink
 from inkstroke.train.data import TokenCache, collate
@@ -14,6 +16,7 @@ from inkstroke.train.distill import (
     _teacher_outputs,
     distill,
     distill_losses,
+    make_student,
     teacher_samples,
     validate,
     word_pool,
@@ -58,7 +61,7 @@ def test_the_kl_is_the_gap_guidance_makes():
     gen = Generator.from_checkpoint(MODEL_DIR)
     pool = teacher_samples(gen, WORDS, ["train"] * len(WORDS), DistillConfig(sample_batch=64))
     batch = collate(pool, np.arange(len(pool)))
-    cond, uncond = _teacher_outputs(teacher, batch)
+    cond, uncond = _teacher_outputs(teacher, batch, 1.5)
     with torch.no_grad():
         student = teacher(batch)
     unguided = distill_losses(student, cond, uncond, batch, 0.0)
@@ -99,6 +102,33 @@ def test_distill_run_learns_saves_and_resumes(inks_file, tiny_run, tmp_path):
     pool_time = (run / "pool.npz").stat().st_mtime_ns
     distill(MODEL_DIR, inks_file, DistillConfig(**{**cfg.__dict__, "steps": 40}), run, resume=True, quiet=True)
     assert load_checkpoint(run)[3]["step"] == 40 and (run / "pool.npz").stat().st_mtime_ns == pool_time
+
+
+def test_a_smaller_student_keeps_the_chosen_layers_and_learns(inks_file, tmp_path):
+    teacher = load_checkpoint(MODEL_DIR)[0]
+    student = make_student(teacher, [0, 1, 3])
+    assert student.cfg.n_dec == 3 and len(student.decoder) == 3 and teacher.cfg.n_dec == 4
+    assert torch.equal(student.decoder[2].mlp[0].weight, teacher.decoder[3].mlp[0].weight)
+    assert student.decoder[2].mlp[0].weight is not teacher.decoder[3].mlp[0].weight  # a copy
+    for bad in ([], [0, 4], [1, 1]):
+        with pytest.raises(InkstrokeError, match="decoder_layers"):
+            make_student(teacher, bad)
+    # unguided: it learns the teacher's own choices, and keeps the guidance built into the teacher
+    cfg = DistillConfig(guidance=0.0, decoder_layers=[0, 1, 3], temperature=0.5, words=64, valid_words=16,
+                        steps=30, max_tokens=2048, lr=5e-4, warmup=5, eval_every=30, save_every=30,
+                        sample_batch=96, threads=2)
+    run = tmp_path / "small"
+    distill(MODEL_DIR, inks_file, cfg, run, quiet=True)
+    pool = TokenCache.load(run / "pool.npz")
+    idx = pool.indices("valid")
+    before = validate(student, teacher, pool, idx, 0.0)["valid_kl_total"]
+    small, _, _, meta = load_checkpoint(run)
+    assert small.cfg.n_dec == 3 and meta["train_config"]["decoder_layers"] == [0, 1, 3]
+    assert validate(small, teacher, pool, idx, 0.0)["valid_kl_total"] < 0.8 * before
+    assert meta["sampling"] == {"guidance": 0.0, "distilled_guidance": 1.5}
+    with pytest.raises(InkstrokeError, match="would be the teacher"):
+        distill(MODEL_DIR, inks_file, DistillConfig(guidance=0.0), tmp_path / "same", quiet=True)
+    assert not (tmp_path / "same").exists()
 
 
 def test_cli_distill_bad_input_exits_2_with_one_line(tmp_path, inks_file, capsys):

@@ -24,7 +24,9 @@
   first step of training; cross-attention still sees the whole text.
 
 Incremental decoding keeps a key/value cache per layer, so generating step
-``t`` costs one step of compute, not ``t``.
+``t`` costs one step of compute, not ``t``. Sampling runs its steps through
+:class:`StepDecoder` and :class:`StepHeads`: the same arithmetic, with the
+weights laid out for one step at a time.
 """
 
 from __future__ import annotations
@@ -133,7 +135,6 @@ class Attention(nn.Module):
             if cache is not None and not self.cross and "k" in cache:
                 k, v = self._append(cache, k, v)
             elif cache is not None:
-                cache.clear()  # and with it any transposed copy decode_step made
                 cache["k"], cache["v"], cache["n"] = k, v, k.shape[2]
         bias = None if mask is None else padding_bias(mask, q.dtype)
         if causal and x.shape[1] > 1:
@@ -279,31 +280,6 @@ class HandwritingModel(nn.Module):
             e = e + self.window(pos[..., 0], text)
         return e
 
-    def step_context(self, text: tuple) -> dict:
-        """What :meth:`embed_step` needs of a batch's text, computed once for all
-        steps rather than at each: the characters' x, which slots are padding,
-        and the window's character embeddings."""
-        chars, char_x, char_mask = text
-        values = self.window_emb(chars) if self.window_emb is not None else None
-        return {"char_x": char_x, "blocked": ~char_mask, "values": values}
-
-    def embed_step(self, prev: torch.Tensor, pos: torch.Tensor, t: int, context: dict) -> torch.Tensor:
-        """:meth:`embed_steps` of one step per row, ``prev`` (B, 3) and ``pos`` (B, 2),
-        as step ``t`` > 0 of a sequence, against :meth:`step_context`: (B, d), the
-        same numbers bit for bit."""
-        if self.cfg.head == "bins":
-            e = F.embedding(prev[:, 0].long(), self.dx_emb.weight) + F.embedding(prev[:, 1].long(), self.dy_emb.weight)
-        else:
-            e = self.delta_proj(prev[:, :2].float())
-        e = e + F.embedding(prev[:, 2].long(), self.pen_emb.weight)
-        e = e + self.x_features(pos[:, 0]) + self.dec_y(pos[:, 1]) + self.steps_pe[t]
-        if context["values"] is not None:
-            dist = pos[:, :1] - context["char_x"]  # (B, L)
-            logits = (-0.5 * (dist / self.cfg.window_sigma) ** 2).masked_fill(context["blocked"], float("-inf"))
-            w = torch.softmax(logits, dim=-1).nan_to_num(0.0)
-            e = e + torch.bmm(w[:, None], context["values"])[:, 0]
-        return e
-
     def decode(self, h, memory, memory_mask, step_mask=None, cache=None, want_weights=False):
         weights = []
         for i, block in enumerate(self.decoder):
@@ -312,58 +288,8 @@ class HandwritingModel(nn.Module):
             weights.append(w)
         return self.dec_ln(h), weights
 
-    def decode_step(self, x: torch.Tensor, memory_mask: torch.Tensor, cache: list[dict]) -> torch.Tensor:
-        """:meth:`decode` of one new step per row, ``x`` (B, d), against a cache that
-        :meth:`decode` has filled; for sampling (no dropout). The blocks' arithmetic,
-        written out flat, the same numbers bit for bit: with a single step their
-        module calls and reshapes cost about a twelfth of the decoding time."""
-        b, d, nh = x.shape[0], self.cfg.d_model, self.cfg.n_head
-        hd = d // nh
-        scale = math.sqrt(hd)
-        bias = padding_bias(memory_mask, x.dtype)
-
-        def norm(ln: nn.LayerNorm, t: torch.Tensor) -> torch.Tensor:
-            return F.layer_norm(t, (d,), ln.weight, ln.bias, ln.eps)
-
-        def attend(att: Attention, q: torch.Tensor, kt: torch.Tensor, v: torch.Tensor, mask=None) -> torch.Tensor:
-            """q (B, d) against keys kt (B, H, hd, S) and values v (B, H, S, hd)."""
-            s = v.shape[2]
-            a = torch.bmm(q.view(b * nh, 1, hd), kt.reshape(b * nh, hd, s)) / scale
-            if mask is not None:
-                a = (a.view(b, nh, 1, s) + mask).view(b * nh, 1, s)
-            y = torch.bmm(a.softmax(-1), v.reshape(b * nh, s, hd))
-            return F.linear(y.view(b, d), att.out.weight, att.out.bias)
-
-        for block, c in zip(self.decoder, cache):
-            sa, ca, mlp, cross = block.self_att, block.cross_att, block.mlp, c["cross"]
-            if "kt" not in cross:  # the text's keys and values laid out once for all steps, not at each
-                cross["kt"], cross["v"] = cross.pop("k").transpose(-1, -2).contiguous(), cross["v"].contiguous()
-            h = norm(block.ln1, x)
-            k, v = F.linear(h, sa.kv.weight, sa.kv.bias).view(b, 2, nh, 1, -1).unbind(1)
-            k, v = Attention._append(c["self"], k, v)
-            x = x + attend(sa, F.linear(h, sa.q.weight, sa.q.bias), k.transpose(-1, -2), v)
-            q = F.linear(norm(block.ln2, x), ca.q.weight, ca.q.bias)
-            x = x + attend(ca, q, cross["kt"], cross["v"], bias)
-            h = F.gelu(F.linear(norm(block.ln3, x), mlp[0].weight, mlp[0].bias))
-            x = x + F.linear(h, mlp[2].weight, mlp[2].bias)
-        return norm(self.dec_ln, x)
-
     def new_cache(self) -> list[dict]:
         return [{"self": {}, "cross": {}} for _ in self.decoder]
-
-    @staticmethod
-    def keep_cache_rows(cache: list[dict], rows: torch.Tensor) -> None:
-        """Keep only ``rows`` of every layer's cache, in place. Of the self-attention
-        buffers only the filled steps are copied, into buffers of the same capacity."""
-        for layer in cache:
-            own, cross = layer["self"], layer["cross"]
-            for name in ("k", "v"):
-                old, n = own[name], own["n"]
-                own[name] = old.new_empty(len(rows), *old.shape[1:])
-                own[name][:, :, :n] = old[rows, :, :n]
-            for name, val in cross.items():
-                if torch.is_tensor(val):
-                    cross[name] = val[rows]
 
     # --------------------------------------------------------------- heads
     def head_logits(self, h: torch.Tensor, pen: torch.Tensor, dx: torch.Tensor | None = None):
@@ -396,6 +322,173 @@ class HandwritingModel(nn.Module):
         out = self.head_logits(h, tgt[..., 2], tgt[..., 0] if self.cfg.head == "bins" else None)
         out["attention"] = weights
         return out
+
+
+class StepDecoder:
+    """Sampling's inner loop: one new step per row through the step embedding and
+    the decoder, against a batch's text and the steps the cache holds.
+
+    It is :meth:`HandwritingModel.embed_steps` and :meth:`HandwritingModel.decode`
+    for a single step, equal up to float rounding, with the weights laid out once
+    so that a step takes about half as many operations. With one step of a
+    hundred short sequences, each operation's fixed cost (microseconds of
+    dispatch) outweighs its arithmetic, so the count is what sets the speed:
+
+    * a self-attention's q, k and v come from one matmul, head-major so that
+      each is a view, with 1/sqrt(head size) folded into q; keys and values go
+      into one buffer sized for the whole run (a step's k and v side by side), one
+      slice write a step;
+    * a cross-attention's values are multiplied by its output projection once
+      per batch (its bias too: each head's weights sum to one), so attention,
+      projection and residual are one batched matmul a step, and the padding
+      mask is added by the score matmul;
+    * the step's three token embeddings are one lookup in a table of their
+      sums, the x and y Fourier features one matmul, and the character window
+      one more batched matmul onto the embedding.
+    """
+
+    def __init__(self, model: HandwritingModel, memory_mask: torch.Tensor, text: tuple,
+                 cache: list[dict], capacity: int):
+        """``cache``: what :meth:`HandwritingModel.decode` left after the prefix
+        (BOS and any priming steps); ``capacity``: how many more steps may come."""
+        m, cfg = model, model.cfg
+        d, nh = cfg.d_model, cfg.n_head
+        hd = d // nh
+        b, s = memory_mask.shape
+        self.model, self.d, self.nh, self.hd = m, d, nh, hd
+        scale = 1 / math.sqrt(hd)
+        bias = padding_bias(memory_mask).expand(b, nh, 1, s).reshape(b * nh, 1, s)
+        self.layers = []
+        for block, c in zip(m.decoder, cache):
+            sa, ca = block.self_att, block.cross_att
+            (wk, wv), (bk, bv) = sa.kv.weight.chunk(2), sa.kv.bias.chunk(2)
+            qkv_w = torch.stack([sa.q.weight * scale, wk, wv]).view(3, nh, hd, d).transpose(0, 1).reshape(3 * d, d)
+            qkv_b = torch.stack([sa.q.bias * scale, bk, bv]).view(3, nh, hd).transpose(0, 1).reshape(3 * d)
+            own, cross = c["self"], c["cross"]
+            n = own["n"]
+            kv = own["k"].new_empty(b, nh, n + capacity, 2, hd)
+            kv[:, :, :n, 0], kv[:, :, :n, 1] = own["k"][:, :, :n], own["v"][:, :, :n]
+            # cross values times the output projection, per head: (B, H·S, d)
+            wo = ca.out.weight.view(d, nh, hd).permute(1, 2, 0)  # (H, hd, d)
+            vo = torch.bmm(cross["v"].transpose(0, 1).reshape(nh, b * s, hd), wo) + ca.out.bias / nh
+            vo = vo.view(nh, b, s, d).transpose(0, 1).reshape(b, nh * s, d)
+            self.layers.append({
+                "ln1": block.ln1, "ln2": block.ln2, "ln3": block.ln3,
+                "qkv_w": qkv_w.t().contiguous(), "qkv_b": qkv_b, "kv": kv,
+                "out_w": sa.out.weight.t().contiguous(), "out_b": sa.out.bias,
+                "cq_w": (ca.q.weight * scale).t().contiguous(), "cq_b": ca.q.bias * scale,
+                "ckt": cross["k"].transpose(-1, -2).reshape(b * nh, hd, s), "cvo": vo, "cbias": bias,
+                "fc_w": block.mlp[0].weight.t().contiguous(), "fc_b": block.mlp[0].bias,
+                "proj_w": block.mlp[2].weight.t().contiguous(), "proj_b": block.mlp[2].bias,
+            })
+        self.n = cache[0]["self"]["n"]
+        # the step embedding
+        if cfg.head == "bins":
+            self.table = (m.dx_emb.weight[:, None, None] + m.dy_emb.weight[None, :, None]
+                          + m.pen_emb.weight[None, None]).reshape(-1, d)
+            self.token_strides = torch.tensor([2 * cfg.n_bins, 2, 1], device=memory_mask.device)
+        self.freq = m.x_features.freq  # the two Fourier modules share their periods
+        self.fourier_w = torch.cat([m.x_features.proj.weight, m.dec_y.proj.weight], 1).t().contiguous()
+        self.step_bias = m.steps_pe + m.x_features.proj.bias + m.dec_y.proj.bias
+        self.window = m.window_emb is not None
+        if self.window:
+            chars, char_x, char_mask = text
+            self.char_x = char_x
+            self.blocked = padding_bias(char_mask)[:, 0, 0]
+            self.values = m.window_emb(chars)
+            self.coef = -0.5 / cfg.window_sigma**2
+            self.textless = not char_mask.any(1).all()  # rows without text (guidance): no window, not NaN
+
+    def keep_rows(self, rows: torch.Tensor) -> None:
+        """Keep only ``rows`` of the batch (finished sequences leave); of the key and
+        value buffers only the filled steps are copied."""
+        for layer in self.layers:
+            old = layer["kv"]
+            layer["kv"] = old.new_empty(len(rows), *old.shape[1:])
+            layer["kv"][:, :, : self.n] = old[rows, :, : self.n]
+            layer["cvo"] = layer["cvo"][rows]
+            for name in ("ckt", "cbias"):
+                t = layer[name]
+                layer[name] = t.view(-1, self.nh, *t.shape[1:])[rows].flatten(0, 1)
+        if self.window:
+            self.char_x, self.blocked, self.values = self.char_x[rows], self.blocked[rows], self.values[rows]
+
+    def embed(self, prev: torch.Tensor, pos: torch.Tensor, t: int) -> torch.Tensor:
+        """Step ``t`` > 0 of each row: ``prev`` (B, 3) the step before it (bins:
+        ids; mdn: dx, dy, pen), ``pos`` (B, 2) the pen's position after it."""
+        m = self.model
+        if m.cfg.head == "bins":
+            e = F.embedding((prev.long() * self.token_strides).sum(-1), self.table)
+        else:
+            e = F.linear(prev[:, :2].float(), m.delta_proj.weight, m.delta_proj.bias)
+            e = e + F.embedding(prev[:, 2].long(), m.pen_emb.weight)
+        a = pos.unsqueeze(-1) * self.freq  # (B, 2, F)
+        features = torch.cat([a.sin(), a.cos()], -1).view(len(pos), -1)
+        e = torch.addmm(e + self.step_bias[t], features, self.fourier_w)
+        if self.window:
+            dist = pos[:, :1] - self.char_x
+            w = torch.addcmul(self.blocked, dist, dist, value=self.coef).softmax(-1)
+            if self.textless:
+                w = w.nan_to_num(0.0)
+            e = torch.baddbmm(e.unsqueeze(1), w.unsqueeze(1), self.values).squeeze(1)
+        return e
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """The decoder's output (B, d) for one embedded step per row, ``x`` (B, d)."""
+        b, d, nh, hd, n = x.shape[0], self.d, self.nh, self.hd, self.n
+        for layer in self.layers:
+            qkv = torch.addmm(layer["qkv_b"], F.layer_norm(x, (d,), layer["ln1"].weight, layer["ln1"].bias,
+                                                            layer["ln1"].eps), layer["qkv_w"]).view(b, nh, 3, hd)
+            kv = layer["kv"]
+            kv[:, :, n] = qkv[:, :, 1:]
+            q = qkv[:, :, 0].view(b * nh, 1, hd)
+            k = kv[:, :, : n + 1, 0].reshape(b * nh, n + 1, hd)  # views: no copy
+            v = kv[:, :, : n + 1, 1].reshape(b * nh, n + 1, hd)
+            y = torch.bmm(torch.bmm(q, k.transpose(1, 2)).softmax(-1), v).view(b, d)
+            x = torch.addmm(x + layer["out_b"], y, layer["out_w"])
+            ln = layer["ln2"]
+            q = torch.addmm(layer["cq_b"], F.layer_norm(x, (d,), ln.weight, ln.bias, ln.eps), layer["cq_w"])
+            att = torch.baddbmm(layer["cbias"], q.view(b * nh, 1, hd), layer["ckt"]).softmax(-1)
+            x = torch.baddbmm(x.unsqueeze(1), att.view(b, 1, -1), layer["cvo"]).squeeze(1)
+            ln = layer["ln3"]
+            h = F.gelu(torch.addmm(layer["fc_b"], F.layer_norm(x, (d,), ln.weight, ln.bias, ln.eps), layer["fc_w"]))
+            x = torch.addmm(x + layer["proj_b"], h, layer["proj_w"])
+        self.n = n + 1
+        ln = self.model.dec_ln
+        return F.layer_norm(x, (d,), ln.weight, ln.bias, ln.eps)
+
+
+class StepHeads:
+    """The chained bins heads laid out for drawing: one matmul from the decoder's
+    output to the pen and end logits and both heads' hidden layers, whose
+    embedding inputs (the drawn pen, and Δx) become lookups of their products
+    with the first layer. The same numbers as :meth:`HandwritingModel.dx_logits`
+    and :meth:`HandwritingModel.dy_logits` up to float rounding."""
+
+    def __init__(self, model: HandwritingModel):
+        m, d = model, model.cfg.d_model
+        dx1, dy1 = m.dx_head[0], m.dy_head[0]
+        w = torch.cat([m.pen_head.weight, m.end_head.weight, dx1.weight, dy1.weight])
+        self.w, self.b = w.t().contiguous(), torch.cat([m.pen_head.bias, m.end_head.bias, dx1.bias, dy1.bias])
+        self.d, self.n_bins = d, m.cfg.n_bins
+        self.pen_dx = m.head_pen_emb.weight @ dx1.weight.t()  # (2, d)
+        self.pen_and_dx_dy = ((m.head_pen_emb.weight[:, None] + m.head_dx_emb.weight[None]) @ dy1.weight.t()).view(-1, d)
+        self.dx2, self.dy2 = m.dx_head[2], m.dy_head[2]
+        self.z = None
+
+    def pen_end(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pen and end logits (B,) of decoder output ``h`` (B, d); keeps the hidden
+        layers' share for :meth:`dx` and :meth:`dy` of the same rows."""
+        self.z = torch.addmm(self.b, h, self.w)
+        return self.z[:, 0], self.z[:, 1]
+
+    def dx(self, pen: torch.Tensor) -> torch.Tensor:
+        hidden = F.gelu(self.z[:, 2 : 2 + self.d] + F.embedding(pen, self.pen_dx))
+        return F.linear(hidden, self.dx2.weight, self.dx2.bias)
+
+    def dy(self, pen: torch.Tensor, dx: torch.Tensor) -> torch.Tensor:
+        hidden = F.gelu(self.z[:, 2 + self.d :] + F.embedding(pen * self.n_bins + dx, self.pen_and_dx_dy))
+        return F.linear(hidden, self.dy2.weight, self.dy2.bias)
 
 
 def mdn_params(raw: torch.Tensor, n: int, bias: float = 0.0):

@@ -20,7 +20,7 @@ import torch
 
 from inkstroke.errors import InkstrokeError
 from inkstroke.ink import Ink
-from inkstroke.model.transformer import HandwritingModel, mdn_params
+from inkstroke.model.transformer import HandwritingModel, StepDecoder, StepHeads, mdn_params
 from inkstroke.tokenize.strokes import StrokeTokenizer
 from inkstroke.tokenize.text import TextTokenizer, normalise_text
 from inkstroke.train.data import char_positions
@@ -77,6 +77,9 @@ class Generator:
         self.sampling = dict(sampling or {})
         self.centers = torch.tensor(np.stack([stroke_tok.x.centers, stroke_tok.y.centers], 1),
                                     dtype=torch.float32, device=device)
+        # the Δ of every (dx bin, dy bin) pair, looked up in one step
+        cx, cy = self.centers[:, 0], self.centers[:, 1]
+        self.deltas = torch.stack(torch.broadcast_tensors(cx[:, None], cy[None]), -1).reshape(-1, 2)
 
     @classmethod
     def from_checkpoint(cls, path, device: str = "cpu") -> Generator:
@@ -140,8 +143,9 @@ class Generator:
         ends = (torch.tensor(last, device=self.device), torch.tensor(unit, device=self.device))
         return memory, mmask, text, prime_tokens, ends
 
-    def _sample_step(self, h: torch.Tensor, opts: SampleOptions, gen: torch.Generator):
-        """One (pen, dx, dy) draw per sequence; returns ids/values and deltas.
+    def _sample_step(self, h: torch.Tensor, heads: StepHeads | None, opts: SampleOptions, gen: torch.Generator):
+        """One (pen, dx, dy) draw per sequence; returns the step (bins: ids; mdn:
+        dx, dy, pen), its Δ, the pen bit and whether the end head fires.
 
         With guidance, ``h`` holds the text-conditioned rows, then the same
         sequences' unconditioned rows, and every categorical choice uses
@@ -159,14 +163,18 @@ class Generator:
             return torch.cat([x, x]) if g > 0 else x
 
         t = max(opts.temperature, 1e-4) / (1.0 + opts.bias)
-        pen_p = torch.sigmoid(guide(m.pen_head(h).squeeze(-1)) / t)
+        if heads is not None:
+            pen_logit, end_logit = heads.pen_end(h)
+        else:
+            pen_logit, end_logit = m.pen_head(h).squeeze(-1), m.end_head(h).squeeze(-1)
+        pen_p = torch.sigmoid(guide(pen_logit) / t)
         pen = (torch.rand(pen_p.shape, generator=gen, device=h.device) < pen_p).long()
-        if m.cfg.head == "bins":
-            logits = guide(m.dx_logits(h, both(pen)))
+        if heads is not None:
+            logits = guide(heads.dx(both(pen)))
             dx = _categorical(_filter(logits / t, opts.top_k, opts.top_p).softmax(-1), gen)
-            logits = guide(m.dy_logits(h, both(pen), both(dx)))
+            logits = guide(heads.dy(both(pen), both(dx)))
             dy = _categorical(_filter(logits / t, opts.top_k, opts.top_p).softmax(-1), gen)
-            delta = torch.stack([self.centers[dx, 0], self.centers[dy, 1]], -1)
+            delta = self.deltas[dx * len(self.centers) + dy]
             step = torch.stack([dx, dy, pen], -1)
         else:  # the mixture itself is not guided: it is a density, not logits
             raw = m.head_logits(h[:n], pen)["mdn"]
@@ -178,8 +186,7 @@ class Generator:
             delta = torch.stack([mu[:, 0] + sigma[:, 0] * z[:, 0],
                                  mu[:, 1] + sigma[:, 1] * (rho * z[:, 0] + (1 - rho**2).sqrt() * z[:, 1])], -1)
             step = torch.cat([delta, pen[:, None].float()], -1)
-        end_p = torch.sigmoid(m.end_head(h[:n]).squeeze(-1))
-        return step, delta, pen, end_p
+        return step, delta, pen, end_logit[:n] > 0
 
     # ------------------------------------------------------------ sampling
     @torch.inference_mode()  # no_grad, and no view or version bookkeeping per op: ~5 % of a line
@@ -220,9 +227,12 @@ class Generator:
         h, _ = m.decode(h, memory, mmask, cache=cache)
         h = h[:, -1]
         t = prev.shape[1]
+        step_decoder = StepDecoder(m, mmask, text, cache, cap) if opts.use_cache else None
+        heads = StepHeads(m) if m.cfg.head == "bins" else None
         cur = pos[:b, -1].clone()
         all_prev, all_pos = prev, pos
         guided = rows > b
+        done_x = last_char_x + 0.5 * char_unit  # past the last character: the text is written
 
         def both(x: torch.Tensor) -> torch.Tensor:
             return torch.cat([x, x]) if guided else x
@@ -236,19 +246,17 @@ class Generator:
         act = torch.arange(b, device=dev)
         slot, slots = torch.arange(b, device=dev), b
         passed_end = torch.zeros(b, dtype=torch.bool, device=dev)
-        context = None  # the text's part of embedding a step, made anew when rows are dropped
         for _ in range(cap):
             if len(slot) < slots:  # some rows are finished sequences awaiting compaction
                 h = h[torch.cat([slot, slot + slots]) if guided else slot]
-            step, delta, pen, end_p = self._sample_step(h, opts, gen)
-            stop = end_p > 0.5
-            # past the last character and lifting the pen: the text is done
-            passed_end |= cur[:, 0] > last_char_x + 0.5 * char_unit
-            stop |= passed_end & (pen == 1)
+            step, delta, pen, stop = self._sample_step(h, heads, opts, gen)
+            passed_end |= cur[:, 0] > done_x
+            stop |= passed_end & (pen == 1)  # and lifting the pen
             alive = torch.ones_like(stop) if opts.run_to_cap else ~stop
-            if not alive.any():
+            n_alive = int(alive.sum())
+            if n_alive == 0:
                 break
-            cur = cur + delta * alive[:, None]
+            cur = torch.addcmul(cur, delta, alive[:, None])
             if len(act) == b:
                 yield cur - offset, pen, alive
             else:
@@ -257,31 +265,29 @@ class Generator:
                 full_alive = torch.zeros(b, dtype=torch.bool, device=dev)
                 full_pos[act], full_pen[act], full_alive[act] = cur - offset, pen, alive
                 yield full_pos, full_pen, full_alive
-            if not alive.all():
+            if n_alive < len(act):
                 keep = alive.nonzero().squeeze(1)
                 act, slot, cur, offset, step = act[keep], slot[keep], cur[keep], offset[keep], step[keep]
-                last_char_x, char_unit, passed_end = last_char_x[keep], char_unit[keep], passed_end[keep]
+                done_x, passed_end = done_x[keep], passed_end[keep]
                 if slots - len(slot) >= COMPACT_AT * slots:
                     keep_rows = torch.cat([slot, slot + slots]) if guided else slot
                     memory, mmask = memory[keep_rows], mmask[keep_rows]
-                    text, context = tuple(c[keep_rows] for c in text), None
+                    text = tuple(c[keep_rows] for c in text)
                     all_prev, all_pos = all_prev[keep_rows], all_pos[keep_rows]
-                    if cache is not None:
-                        m.keep_cache_rows(cache, keep_rows)
+                    if step_decoder is not None:
+                        step_decoder.keep_rows(keep_rows)
                     slot, slots = torch.arange(len(slot), device=dev), len(slot)
             # every row's next input: the drawn step of a live sequence, a zero step
             # (never read) in the row of a finished one
-            row, at = step.float(), cur
+            row, at = step, cur
             if len(slot) < slots:
-                row, at = torch.zeros(slots, 3, device=dev), torch.zeros(slots, 2, device=dev)
-                row[slot], at[slot] = step.float(), cur
+                row, at = step.new_zeros(slots, 3), torch.zeros(slots, 2, device=dev)
+                row[slot], at[slot] = step, cur
             row, at = both(row), both(at)
-            if opts.use_cache:
-                if context is None:
-                    context = m.step_context(text)
-                h = m.decode_step(m.embed_step(row, at, t, context), mmask, cache)
+            if step_decoder is not None:
+                h = step_decoder(step_decoder.embed(row, at, t))
             else:
-                all_prev = torch.cat([all_prev, row[:, None]], 1)
+                all_prev = torch.cat([all_prev, row[:, None].float()], 1)
                 all_pos = torch.cat([all_pos, at[:, None]], 1)
                 h = m.decode(m.embed_steps(all_prev, all_pos, text=text), memory, mmask)[0][:, -1]
             t += 1

@@ -22,12 +22,13 @@ from __future__ import annotations
 import string
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from inkstroke.errors import InkstrokeError
 from inkstroke.model.checkpoint import META, load_checkpoint, save_checkpoint
@@ -56,6 +57,7 @@ class DistillConfig:
     save_every: int = 250
     threads: int = 2
     sample_batch: int = 192  # words decoded together while the teacher writes the pool
+    decoder_layers: list[int] | None = None  # the teacher's decoder layers the student keeps (None: all)
 
 
 def load_distill_config(path: str | Path | None, overrides: dict | None = None) -> DistillConfig:
@@ -147,10 +149,25 @@ def distill_losses(student: dict, cond: dict, uncond: dict, batch: dict, g: floa
     return terms
 
 
-def _teacher_outputs(teacher: HandwritingModel, batch: dict) -> tuple[dict, dict]:
+def make_student(teacher: HandwritingModel, layers: list[int] | None) -> HandwritingModel:
+    """A copy of ``teacher`` with only its decoder ``layers`` (all: None), in
+    their order: a smaller student starts from what the teacher's layers know."""
+    student = HandwritingModel(teacher.cfg)
+    student.load_state_dict(teacher.state_dict())
+    if layers is None:
+        return student
+    if not layers or any(not 0 <= i < teacher.cfg.n_dec for i in layers) or len(set(layers)) < len(layers):
+        raise InkstrokeError(f"decoder_layers {layers}: give distinct layers of the teacher's 0..{teacher.cfg.n_dec - 1}")
+    student.decoder = nn.ModuleList(student.decoder[i] for i in layers)
+    student.cfg = replace(teacher.cfg, n_dec=len(layers))
+    return student
+
+
+def _teacher_outputs(teacher: HandwritingModel, batch: dict, g: float) -> tuple[dict, dict]:
+    """The teacher's outputs with the batch's text and, under guidance, without."""
     with torch.no_grad():
         cond = teacher(batch)
-        uncond = teacher({**batch, "char_mask": torch.zeros_like(batch["char_mask"])})
+        uncond = teacher({**batch, "char_mask": torch.zeros_like(batch["char_mask"])}) if g > 0 else cond
     return cond, uncond
 
 
@@ -161,7 +178,7 @@ def validate(student: HandwritingModel, teacher: HandwritingModel, pool: TokenCa
     with torch.no_grad():
         for a in range(0, len(idx), 64):
             batch = collate(pool, idx[a : a + 64])
-            cond, uncond = _teacher_outputs(teacher, batch)
+            cond, uncond = _teacher_outputs(teacher, batch, g)
             for k, v in distill_losses(student(batch), cond, uncond, batch, g).items():
                 totals[k] = totals.get(k, 0.0) + v.item()
             batches += 1
@@ -180,8 +197,10 @@ def distill(teacher_path: str | Path, data: str | Path, cfg: DistillConfig, run:
     teacher, stok, ttok, teacher_meta = load_checkpoint(teacher_path)
     if teacher.cfg.head != "bins":
         raise InkstrokeError(f"{teacher_path}: only motion-token models are guided, so only they distil")
-    if cfg.guidance <= 0:
-        raise InkstrokeError(f"guidance must be above 0 to distil, got {cfg.guidance}")
+    if cfg.guidance < 0 or (cfg.guidance == 0 and cfg.decoder_layers is None):
+        raise InkstrokeError(f"guidance {cfg.guidance} with every decoder layer kept: the student would be the "
+                             "teacher (give guidance above 0, or decoder_layers)")
+    student = make_student(teacher, cfg.decoder_layers)
     run.mkdir(parents=True, exist_ok=True)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                         TextColumn("{task.completed}/{task.total}"), TextColumn("{task.fields[status]}"),
@@ -202,8 +221,6 @@ def distill(teacher_path: str | Path, data: str | Path, cfg: DistillConfig, run:
         if resume and (run / META).exists():
             student, _, _, meta = load_checkpoint(run)
             step = int(meta.get("step", 0))
-        else:
-            student = load_checkpoint(teacher_path)[0]
         opt = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=0.0, betas=(0.9, 0.98))
         if step and (run / "optimizer.pt").exists():
             opt.load_state_dict(torch.load(run / "optimizer.pt", weights_only=False)["optimizer"])
@@ -218,8 +235,10 @@ def distill(teacher_path: str | Path, data: str | Path, cfg: DistillConfig, run:
                 "data": {"pool": str(pool_path), "words_from": str(data), "train_examples": int(len(train_idx)),
                          "valid_examples": int(len(valid_idx)), "tokens": int(lengths.sum())},
                 "command": command or " ".join(sys.argv),
-                # sampling settings the student stands for: its guidance is built in
-                "sampling": {"guidance": 0.0, "distilled_guidance": cfg.guidance}}
+                # sampling settings the student stands for: its guidance is built in (an
+                # unguided teacher's own built-in guidance, when it was distilled itself)
+                "sampling": {"guidance": 0.0, "distilled_guidance": cfg.guidance
+                             or teacher_meta.get("sampling", {}).get("distilled_guidance", 0.0)}}
         elapsed = float(load_checkpoint(run)[3].get("train_seconds", 0.0)) if step else 0.0
         t_start, figures = time.time(), {}
         order_rng = np.random.default_rng([cfg.seed, step])
@@ -230,7 +249,7 @@ def distill(teacher_path: str | Path, data: str | Path, cfg: DistillConfig, run:
             if not batches:
                 batches = [train_idx[b] for b in bucketed_batches(lengths[train_idx], cfg.max_tokens, order_rng)]
             batch = collate(pool, batches.pop())
-            cond, uncond = _teacher_outputs(teacher, batch)
+            cond, uncond = _teacher_outputs(teacher, batch, cfg.guidance)
             terms = distill_losses(student(batch), cond, uncond, batch, cfg.guidance)
             if not torch.isfinite(terms["total"]):
                 raise InkstrokeError(f"distillation stopped: the loss became {terms['total'].item()} at step "
