@@ -313,6 +313,24 @@ def test_cached_and_uncached_generation_are_identical(tiny_generator, options):
 
 
 @pytest.mark.parametrize("guidance", [0.0, 1.5])
+def test_primed_generation_is_the_same_with_and_without_the_cache(guidance):
+    """A prime is a teacher-forced prefix in the cache; the one-step decoder goes on
+    from it (the shipped model: one whose steps depend on what came before)."""
+    from inkstroke.write.api import MODEL_DIR
+
+    gen = Generator.from_checkpoint(MODEL_DIR)
+    prime = gen.generate(["hello"], seed=2, temperature=0.5)[0]
+    assert prime.num_points > 10
+    opts = {"seed": 4, "temperature": 0.8, "guidance": guidance, "max_steps": 60}
+    a = gen.generate(["go", "minimum"], prime=(prime, "hello"), use_cache=True, **opts)
+    b = gen.generate(["go", "minimum"], prime=(prime, "hello"), use_cache=False, **opts)
+    assert sum(x.num_points for x in a) > 0
+    for x, y in zip(a, b):
+        assert x.num_points == y.num_points
+        assert np.allclose(x.points(), y.points(), atol=1e-5)
+
+
+@pytest.mark.parametrize("guidance", [0.0, 1.5])
 def test_finished_rows_wait_in_the_batch_without_changing_the_others(cache, monkeypatch, guidance):
     """Sequences that end early keep their decoder rows until COMPACT_AT of the
     batch has ended; dropping them at once (0) or never (2) draws the same inks."""
