@@ -271,11 +271,12 @@ class Generator:
                 done_x, passed_end = done_x[keep], passed_end[keep]
                 if slots - len(slot) >= COMPACT_AT * slots:
                     keep_rows = torch.cat([slot, slot + slots]) if guided else slot
-                    memory, mmask = memory[keep_rows], mmask[keep_rows]
-                    text = tuple(c[keep_rows] for c in text)
-                    all_prev, all_pos = all_prev[keep_rows], all_pos[keep_rows]
-                    if step_decoder is not None:
+                    if step_decoder is not None:  # it holds all it needs of the text
                         step_decoder.keep_rows(keep_rows)
+                    else:
+                        memory, mmask = memory[keep_rows], mmask[keep_rows]
+                        text = tuple(c[keep_rows] for c in text)
+                        all_prev, all_pos = all_prev[keep_rows], all_pos[keep_rows]
                     slot, slots = torch.arange(len(slot), device=dev), len(slot)
             # every row's next input: the drawn step of a live sequence, a zero step
             # (never read) in the row of a finished one
