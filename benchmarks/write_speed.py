@@ -20,6 +20,7 @@ from inkstroke.write.api import (
     SEPARATE_LETTERS_BONUS,
     _acceptable,
     _trim,
+    candidate_pool,
     contender_scores,
     default_guidance,
     default_temperature,
@@ -110,10 +111,11 @@ def parts(model: str | None, n: int) -> None:
         widths = [gen.text_tok.expected_width(w) for w in asked]
         ok = np.array([_acceptable(ink, w) for ink, w in zip(inks, widths)])
         inks = [_trim(ink, w) for ink, w in zip(inks, widths)]
-        image = IMAGE_READER_WEIGHT * reader.score(inks, asked)
+        inks, texts, ok, groups = candidate_pool(inks, LINE.split(), n, ok)
+        image = IMAGE_READER_WEIGHT * reader.score(inks, texts)
         t.append(time.perf_counter())
-        bonus = SEPARATE_LETTERS_BONUS * letters_apart(inks, asked)
-        contender_scores(rec, inks, asked, image, bonus, ok, n)
+        bonus = SEPARATE_LETTERS_BONUS * letters_apart(inks, texts)
+        contender_scores(rec, inks, texts, image, bonus, ok, groups)
         t.append(time.perf_counter())
         for k, name in enumerate(("decoding", "image reader", "stroke recogniser")):
             best[name] = min(best.get(name, float("inf")), t[k + 1] - t[k])

@@ -12,6 +12,7 @@ from PIL import Image
 import inkstroke
 from inkstroke.cli.main import main
 from inkstroke.errors import InkstrokeError
+from inkstroke.ink import Ink
 from inkstroke.io import read_ink
 from inkstroke.io.jsonink import write_json
 from inkstroke.render import SUFFIXES
@@ -249,6 +250,41 @@ def test_the_image_readers_score_joins_the_ranking(tiny_generator, model):
         assert np.array_equal(ignored[k].points(), mine[ok[0]].points())
     with pytest.raises(InkstrokeError, match="image_reader_weight"):
         inkstroke.write("x", model=model, image_reader_weight=-1.0)
+
+
+class FewestStrokesReader:
+    """A stand-in ranker that reads a draw the better the fewer strokes it has."""
+
+    def score(self, inks, texts):
+        return np.array([-float(len(ink.strokes)) for ink in inks])
+
+
+def test_stroke_prefixes_cut_an_ink_after_its_first_strokes():
+    from inkstroke.write.api import stroke_prefixes
+
+    ink = Ink([np.array([[k, 0.0], [k, 1.0]]) for k in range(7)])
+    assert [len(p.strokes) for p in stroke_prefixes(ink)] == [3, 4, 5, 6]
+    assert [len(p.strokes) for p in stroke_prefixes(ink, most=9)] == [1, 2, 3, 4, 5, 6]
+    assert np.array_equal(stroke_prefixes(ink)[0].strokes[2], ink.strokes[2])
+    assert stroke_prefixes(Ink([ink.strokes[0]])) == []
+
+
+def test_a_one_character_word_may_keep_only_the_first_strokes_of_a_draw(tiny_generator):
+    """A lone character's draws compete with their own first strokes (the model
+    often goes on after the character); longer words keep whole draws."""
+    from inkstroke.write.api import PREFIX_STROKES, generate_words
+
+    words, n = ["/", "ab"], 4
+    chosen = generate_words(words, tiny_generator, None, 1.0, 0.0, seed=5, retries=0, candidates=n,
+                            ranker=FewestStrokesReader(), separate_letters=0.0)
+    (slash, ok_slash), (ab, ok_ab) = draws_by_hand(tiny_generator, words, n, 1.0, 5)
+    fewest = min(max(1, len(slash[i].strokes) - PREFIX_STROKES) for i in ok_slash)
+    assert len(chosen[0].strokes) == fewest
+    assert any(len(slash[i].strokes) >= fewest
+               and all(np.array_equal(a, b) for a, b in zip(chosen[0].strokes, slash[i].strokes))
+               for i in ok_slash)
+    assert len(chosen[1].strokes) == min(len(ab[i].strokes) for i in ok_ab)
+    assert any(np.array_equal(chosen[1].points(), ab[i].points()) for i in ok_ab)
 
 
 # ---------------------------------------------------------------- the API with a trained checkpoint
@@ -518,7 +554,8 @@ def test_the_recogniser_reads_only_the_draws_that_can_still_win(shipped):
             return rec.score(inks, texts)
 
     every = rec.score(inks, asked)
-    some = contender_scores(Counting(), inks, asked, image, bonus, ok, n)
+    groups = [np.arange(k, k + n) for k in range(0, len(inks), n)]
+    some = contender_scores(Counting(), inks, asked, image, bonus, ok, groups)
     for scores in (every, some):
         assert np.all(scores[np.isfinite(scores)] <= 1e-6)  # what the pruning rests on
     rank_all = np.where(ok, (every + image) + bonus, -np.inf).reshape(-1, n).argmax(1)

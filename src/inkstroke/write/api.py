@@ -277,10 +277,10 @@ def letters_apart(inks: list[Ink], texts: list[str]) -> np.ndarray:
 
 
 def contender_scores(scorer, inks: list[Ink], texts: list[str], others: np.ndarray, bonus: np.ndarray,
-                     ok: np.ndarray, n: int) -> np.ndarray:
-    """``scorer``'s scores of the draws (``n`` per word, in a row) that can still
-    be chosen, -inf for the others; the choice is the one that scoring every
-    draw would make.
+                     ok: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """``scorer``'s scores of the draws that can still be chosen, -inf for the
+    others; ``groups`` holds the indices of each word's draws. The choice is
+    the one that scoring every draw would make.
 
     A draw's rank is ``(score + others) + bonus``, and ``score``, a
     log-likelihood per letter, is at most 0. So a draw whose ``others + bonus``
@@ -290,8 +290,8 @@ def contender_scores(scorer, inks: list[Ink], texts: list[str], others: np.ndarr
     (``ok`` False) are never chosen, so they are not scored either."""
     bound = np.where(ok, others + bonus, -np.inf)
     out = np.full(len(inks), -np.inf)
-    groups = [np.arange(k, k + n) for k in range(0, len(inks), n)]
-    front = [int(g[np.argmax(bound[g])]) for g in groups if np.isfinite(bound[g]).any()]
+    groups = [g for g in groups if np.isfinite(bound[g]).any()]
+    front = [int(g[np.argmax(bound[g])]) for g in groups]
 
     def score(idx: list[int]) -> None:
         if idx:
@@ -299,11 +299,51 @@ def contender_scores(scorer, inks: list[Ink], texts: list[str], others: np.ndarr
 
     score(front)
     rest = []
-    for f in front:
+    for f, g in zip(front, groups):
         rank = (out[f] + others[f]) + bonus[f]
-        rest += [int(j) for j in groups[f // n] if j != f and ok[j] and bound[j] >= rank - 1e-6]
+        rest += [int(j) for j in g if j != f and ok[j] and bound[j] >= rank - 1e-6]
     score(rest)
     return out
+
+
+# Strokes a draw of a one-character word may lose from its end to become a
+# candidate of its own. The model seldom stops after the first stroke of a
+# lone short character: of 16 draws each, 15 of "/", 14 of "," and 14 of "1"
+# went on to a second stroke (a "/" became "ll"), where 39 of 40 UNIPEN
+# writers wrote one. Ranked with the draws, these shorter candidates let the
+# readers keep the character and drop what followed it
+# (docs/legibility/experiments.md, round 14).
+PREFIX_STROKES = 4
+
+
+def stroke_prefixes(ink: Ink, most: int = PREFIX_STROKES) -> list[Ink]:
+    """The ink cut after each of its first strokes: every proper prefix of at
+    least one stroke and at most ``most`` strokes shorter than the ink."""
+    n = len(ink.strokes)
+    return [ink.copy(strokes=ink.strokes[:k], times=None, pressures=None) for k in range(max(1, n - most), n)]
+
+
+def candidate_pool(draws: list[Ink], words: list[str], n: int, ok: np.ndarray):
+    """The inks ranked for each word: its ``n`` draws (``n`` per word, in a row),
+    then, for a one-character word, the stroke prefixes of its acceptable
+    draws. Returns the inks, their texts, whether each is acceptable, and each
+    word's indices into them."""
+    inks, texts, good, groups = list(draws), [w for w in words for _ in range(n)], list(ok), []
+    for k, w in enumerate(words):
+        group = list(range(k * n, (k + 1) * n))
+        if len(w) == 1:
+            for j in group[:]:
+                if not ok[j]:
+                    continue
+                for prefix in stroke_prefixes(draws[j]):
+                    if prefix.num_points < 2:
+                        continue
+                    group.append(len(inks))
+                    inks.append(prefix)
+                    texts.append(w)
+                    good.append(True)
+        groups.append(np.array(group))
+    return inks, texts, np.array(good, dtype=bool), groups
 
 
 def generate_words(words: list[str], gen, primer, temperature: float, bias: float, seed: int,
@@ -333,24 +373,25 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
                                 bias=bias, seed=seed + 7919 * attempt + a, guidance=guidance)
             widths = [gen.text_tok.expected_width(words[i]) for i in asked]
             ok = np.array([_acceptable(ink, w) for ink, w in zip(inks, widths)])
-            score = ok.astype(float)
             if n > 1:
                 trimmed = [_trim(ink, w) for ink, w in zip(inks, widths)]
-                texts = [words[i] for i in asked]
-                bonus = separate_letters * letters_apart(trimmed, texts)
+                pool, texts, good, groups = candidate_pool(trimmed, [words[i] for i in todo], n, ok)
+                bonus = separate_letters * letters_apart(pool, texts)
                 if reader is not None and reader_weight:
                     # the picture of every draw, then the strokes only of those that can still win
-                    image = reader_weight * reader.score(trimmed, texts)
-                    read = contender_scores(ranker, trimmed, texts, image, bonus, ok, n) + image
+                    image = reader_weight * reader.score(pool, texts)
+                    read = contender_scores(ranker, pool, texts, image, bonus, good, groups) + image
                 else:
-                    read = ranker.score(trimmed, texts)
-                read = read + bonus
-                score = np.where(ok, read, -np.inf)
+                    read = ranker.score(pool, texts)
+                score = np.where(good, read + bonus, -np.inf)
+            else:
+                pool, good = [_trim(ink, w) for ink, w in zip(inks, widths)], ok
+                score, groups = ok.astype(float), [np.array([k]) for k in range(len(todo))]
             again = []
             for k, i in enumerate(todo):
-                best = k * n + int(np.argmax(score[k * n : (k + 1) * n]))
-                if ok[best] or attempt == retries:
-                    out[i] = _trim(inks[best], widths[best])
+                best = int(groups[k][np.argmax(score[groups[k]])])
+                if good[best] or attempt == retries:
+                    out[i] = pool[best]
                 else:
                     again.append(i)
             if not again:
