@@ -111,11 +111,11 @@ def parts(model: str | None, n: int) -> None:
         widths = [gen.text_tok.expected_width(w) for w in asked]
         ok = np.array([_acceptable(ink, w) for ink, w in zip(inks, widths)])
         inks = [_trim(ink, w) for ink, w in zip(inks, widths)]
-        inks, texts, ok, groups = candidate_pool(inks, LINE.split(), n, ok)
-        image = IMAGE_READER_WEIGHT * reader.score(inks, texts)
+        c = candidate_pool(inks, LINE.split(), n, ok)
+        image = IMAGE_READER_WEIGHT * reader.score(c.inks, c.texts)
         t.append(time.perf_counter())
-        bonus = SEPARATE_LETTERS_BONUS * letters_apart(inks, texts)
-        contender_scores(rec, inks, texts, image, bonus, ok, groups)
+        bonus = SEPARATE_LETTERS_BONUS * letters_apart(c.inks, c.texts)
+        contender_scores(rec, c.inks, c.texts, image, bonus, c.ok, c.groups)
         t.append(time.perf_counter())
         for k, name in enumerate(("decoding", "image reader", "stroke recogniser")):
             best[name] = min(best.get(name, float("inf")), t[k + 1] - t[k])

@@ -1,6 +1,9 @@
 """How `write` picks a draw: eight draws of each word, as the image reader sees
 them, with the stroke recogniser's and the image reader's scores (log-likelihood
-per letter) and the letters-apart bonus; the kept draw is framed.
+per letter) and the letters-apart bonus; the kept draw is framed. Where the
+kept candidate is a draw's first strokes (a word of one character or ending
+in a sign), the frame goes round that draw and a third line gives the
+candidate's strokes and scores.
 
     python scripts/ranking_picture.py --out docs/recognizer/ranking.png [WORD ...]
 """
@@ -20,13 +23,14 @@ from inkstroke.write.api import (
     SEPARATE_LETTERS_BONUS,
     _acceptable,
     _trim,
+    candidate_pool,
     default_guidance,
     default_temperature,
     letters_apart,
     load_generator,
 )
 
-CELL_W, LABEL_H, NAME_W = 150, 30, 90
+CELL_W, LABEL_H, NAME_W = 150, 42, 90
 
 
 def main() -> None:
@@ -42,23 +46,28 @@ def main() -> None:
     for row, word in enumerate(args.words):
         width = gen.text_tok.expected_width(word)
         raw = gen.generate([word] * n, temperature=default_temperature(gen), guidance=default_guidance(gen), seed=args.seed)
-        inks = [_trim(ink, width) for ink in raw]
-        strokes = rec.score(inks, [word] * n)
-        pictures = reader.score(inks, [word] * n)
-        apart = letters_apart(inks, [word] * n)
+        ok = np.array([_acceptable(ink, width) for ink in raw])
+        c = candidate_pool([_trim(ink, width) for ink in raw], [word], n, ok)
+        inks = c.inks
+        strokes = rec.score(inks, c.texts)
+        pictures = reader.score(inks, c.texts)
+        apart = letters_apart(inks, c.texts)
         total = strokes + IMAGE_READER_WEIGHT * pictures + SEPARATE_LETTERS_BONUS * apart
-        total = np.where([_acceptable(ink, width) for ink in raw], total, -np.inf)
+        total = np.where(c.ok, total, -np.inf)
         best = int(np.argmax(total))
         y = row * (HEIGHT + LABEL_H)
         draw.text((6, y + HEIGHT // 2 - 6), word, fill=0)
-        for k, ink in enumerate(inks):
+        for k, ink in enumerate(inks[:n]):
             picture = (255 - word_image(ink) * 255).astype(np.uint8)[:, : CELL_W - 8]
             x = NAME_W + k * CELL_W
             sheet.paste(Image.fromarray(picture), (x, y))
             draw.text((x, y + HEIGHT), f"s {strokes[k]:.2f} i {pictures[k]:.2f}", fill=0)
             draw.text((x, y + HEIGHT + 12), f"+{SEPARATE_LETTERS_BONUS * apart[k]:.1f} = {total[k]:.2f}", fill=0)
-            if k == best:
+            if k == c.draw[best]:
                 draw.rectangle([x - 2, y, x + CELL_W - 6, y + HEIGHT + LABEL_H - 2], outline=0, width=2)
+                if best >= n:
+                    m = len(inks[best].strokes)
+                    draw.text((x, y + HEIGHT + 24), f"kept: first {m} stroke{'s' * (m > 1)} = {total[best]:.2f}", fill=0)
     sheet.save(args.out)
     print(f"wrote {args.out}")
 

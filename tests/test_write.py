@@ -263,28 +263,32 @@ def test_stroke_prefixes_cut_an_ink_after_its_first_strokes():
     from inkstroke.write.api import stroke_prefixes
 
     ink = Ink([np.array([[k, 0.0], [k, 1.0]]) for k in range(7)])
-    assert [len(p.strokes) for p in stroke_prefixes(ink)] == [3, 4, 5, 6]
+    assert [len(p.strokes) for p in stroke_prefixes(ink)] == [4, 5, 6]
     assert [len(p.strokes) for p in stroke_prefixes(ink, most=9)] == [1, 2, 3, 4, 5, 6]
-    assert np.array_equal(stroke_prefixes(ink)[0].strokes[2], ink.strokes[2])
+    assert np.array_equal(stroke_prefixes(ink)[0].strokes[3], ink.strokes[3])
     assert stroke_prefixes(Ink([ink.strokes[0]])) == []
 
 
 def test_a_one_character_word_may_keep_only_the_first_strokes_of_a_draw(tiny_generator):
-    """A lone character's draws compete with their own first strokes (the model
-    often goes on after the character); longer words keep whole draws."""
+    """A lone character's draws, and those of a word ending in a sign, compete
+    with their own first strokes (the model often goes on after the sign);
+    other words keep whole draws."""
     from inkstroke.write.api import PREFIX_STROKES, generate_words
 
-    words, n = ["/", "ab"], 4
+    words, n = ["/", "ab", "b."], 4
     chosen = generate_words(words, tiny_generator, None, 1.0, 0.0, seed=5, retries=0, candidates=n,
                             ranker=FewestStrokesReader(), separate_letters=0.0)
-    (slash, ok_slash), (ab, ok_ab) = draws_by_hand(tiny_generator, words, n, 1.0, 5)
-    fewest = min(max(1, len(slash[i].strokes) - PREFIX_STROKES) for i in ok_slash)
-    assert len(chosen[0].strokes) == fewest
-    assert any(len(slash[i].strokes) >= fewest
-               and all(np.array_equal(a, b) for a, b in zip(chosen[0].strokes, slash[i].strokes))
-               for i in ok_slash)
-    assert len(chosen[1].strokes) == min(len(ab[i].strokes) for i in ok_ab)
-    assert any(np.array_equal(chosen[1].points(), ab[i].points()) for i in ok_ab)
+    by_hand = draws_by_hand(tiny_generator, words, n, 1.0, 5)
+    for k in (0, 2):  # cut: the fewest strokes a prefix of an acceptable draw can have
+        mine, ok = by_hand[k]
+        fewest = min(max(1, len(mine[i].strokes) - PREFIX_STROKES) for i in ok)
+        assert len(chosen[k].strokes) == fewest
+        assert any(len(mine[i].strokes) >= fewest
+                   and all(np.array_equal(a, b) for a, b in zip(chosen[k].strokes, mine[i].strokes))
+                   for i in ok)
+    mine, ok = by_hand[1]
+    assert len(chosen[1].strokes) == min(len(mine[i].strokes) for i in ok)
+    assert any(np.array_equal(chosen[1].points(), mine[i].points()) for i in ok)
 
 
 # ---------------------------------------------------------------- the API with a trained checkpoint

@@ -306,14 +306,15 @@ def contender_scores(scorer, inks: list[Ink], texts: list[str], others: np.ndarr
     return out
 
 
-# Strokes a draw of a one-character word may lose from its end to become a
-# candidate of its own. The model seldom stops after the first stroke of a
-# lone short character: of 16 draws each, 15 of "/", 14 of "," and 14 of "1"
-# went on to a second stroke (a "/" became "ll"), where 39 of 40 UNIPEN
-# writers wrote one. Ranked with the draws, these shorter candidates let the
-# readers keep the character and drop what followed it
+# Strokes a draw of a one-character word, or of a word ending in a sign, may
+# lose from its end to become a candidate of its own. The model seldom stops
+# after a lone short character: of 16 draws each, 15 of "/", 14 of "," and
+# 14 of "1" went on to a second stroke (a "/" became "ll") where 39, 39 and
+# 37 of 40 UNIPEN writers wrote one; and after a word's last sign it often
+# adds a dot or a tick ("do:" for "do."). Ranked with the draws, the shorter
+# candidates let the readers keep the sign and drop what followed it
 # (docs/legibility/experiments.md, round 14).
-PREFIX_STROKES = 4
+PREFIX_STROKES = 3
 
 
 def stroke_prefixes(ink: Ink, most: int = PREFIX_STROKES) -> list[Ink]:
@@ -323,15 +324,28 @@ def stroke_prefixes(ink: Ink, most: int = PREFIX_STROKES) -> list[Ink]:
     return [ink.copy(strokes=ink.strokes[:k], times=None, pressures=None) for k in range(max(1, n - most), n)]
 
 
-def candidate_pool(draws: list[Ink], words: list[str], n: int, ok: np.ndarray):
-    """The inks ranked for each word: its ``n`` draws (``n`` per word, in a row),
-    then, for a one-character word, the stroke prefixes of its acceptable
-    draws. Returns the inks, their texts, whether each is acceptable, and each
-    word's indices into them."""
-    inks, texts, good, groups = list(draws), [w for w in words for _ in range(n)], list(ok), []
+@dataclass
+class Candidates:
+    """The inks ranked for a batch of words: ``groups[k]`` indexes word ``k``'s
+    candidates; ``draw[i]`` is the draw candidate ``i`` is (or is cut from)."""
+
+    inks: list[Ink]
+    texts: list[str]
+    ok: np.ndarray
+    groups: list[np.ndarray]
+    draw: np.ndarray
+
+
+def candidate_pool(draws: list[Ink], words: list[str], n: int, ok: np.ndarray) -> Candidates:
+    """Each word's ``n`` draws (``n`` per word, in a row) and, for a word of one
+    character or ending in a sign (".", ",", ")"...), the stroke prefixes of its
+    acceptable draws (:func:`stroke_prefixes`): the sign is where the model goes
+    on writing after it should have stopped."""
+    inks, texts, good = list(draws), [w for w in words for _ in range(n)], list(ok)
+    draw, groups = list(range(len(draws))), []
     for k, w in enumerate(words):
         group = list(range(k * n, (k + 1) * n))
-        if len(w) == 1:
+        if len(w) == 1 or not w[-1].isalnum():
             for j in group[:]:
                 if not ok[j]:
                     continue
@@ -342,8 +356,9 @@ def candidate_pool(draws: list[Ink], words: list[str], n: int, ok: np.ndarray):
                     inks.append(prefix)
                     texts.append(w)
                     good.append(True)
+                    draw.append(j)
         groups.append(np.array(group))
-    return inks, texts, np.array(good, dtype=bool), groups
+    return Candidates(inks, texts, np.array(good, dtype=bool), groups, np.array(draw))
 
 
 def generate_words(words: list[str], gen, primer, temperature: float, bias: float, seed: int,
@@ -375,7 +390,8 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
             ok = np.array([_acceptable(ink, w) for ink, w in zip(inks, widths)])
             if n > 1:
                 trimmed = [_trim(ink, w) for ink, w in zip(inks, widths)]
-                pool, texts, good, groups = candidate_pool(trimmed, [words[i] for i in todo], n, ok)
+                c = candidate_pool(trimmed, [words[i] for i in todo], n, ok)
+                pool, texts, good, groups = c.inks, c.texts, c.ok, c.groups
                 bonus = separate_letters * letters_apart(pool, texts)
                 if reader is not None and reader_weight:
                     # the picture of every draw, then the strokes only of those that can still win
