@@ -35,7 +35,7 @@ CELL_W, LABEL_H, NAME_W = 150, 42, 90
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("words", nargs="*", default=["minimum", "1990,", "Street", "(and)"])
+    ap.add_argument("words", nargs="*", default=["minimum", "1990,", "Street", "(and)", "/"])
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()

@@ -375,7 +375,9 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
     most 1: see :data:`SEPARATE_LETTERS_BONUS`) and by ``reader_weight`` times
     an image reader's (``reader``, :class:`~inkstroke.recognize.image.ImageReader`)
     log-likelihood per letter of the draw's picture. With the image reader, the
-    recogniser reads only the draws that can still win (:func:`contender_scores`)."""
+    recogniser reads only the draws that can still win (:func:`contender_scores`).
+    A word of one character or ending in a sign also ranks its draws cut after
+    their first strokes (:func:`candidate_pool`)."""
     order = sorted(range(len(words)), key=lambda i: len(words[i]))
     n = max(1, candidates) if ranker is not None else 1
     out: list[Ink | None] = [None] * len(words)
