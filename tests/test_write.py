@@ -291,6 +291,45 @@ def test_a_one_character_word_may_keep_only_the_first_strokes_of_a_draw(tiny_gen
     assert any(np.array_equal(chosen[1].points(), mine[i].points()) for i in ok)
 
 
+def test_block_capitals_split_a_word_in_capitals_into_its_letters():
+    from inkstroke.write.api import block_capitals, word_parts
+
+    assert block_capitals("DOG.") == ["D", "O", "G."]
+    assert block_capitals("WE'LL") == ["W", "E'", "L", "L"]
+    assert block_capitals("U.S.A.") == ["U.", "S.", "A."]
+    assert block_capitals('"OK"') == ['"O', 'K"']
+    assert block_capitals("MP3") == ["M", "P3"]
+    for word in ("Dog", "A", "A4", "1990", "iPOD", "-", "X" * 31):
+        assert block_capitals(word) is None
+    assert word_parts("Dog") == ["Dog"] and word_parts("x" * 31) == ["x" * 30, "x"]
+
+
+def test_join_letters_sets_letters_a_gap_apart_on_the_first_ones_baseline():
+    from inkstroke.write.api import _baseline, join_letters
+
+    tall = Ink([np.array([[5.0, -1.5], [5.0, 0.0]]), np.array([[5.0, -0.75], [6.0, -0.75]])], y_axis="down")
+    low = Ink([np.array([[-3.0, 0.5], [-2.0, 2.0]])], y_axis="down")
+    word = join_letters([tall, low], gap=0.4)
+    assert len(word.strokes) == 3
+    assert word.bounds()[0] == 0.0 and word.bounds()[2] == pytest.approx(1.0 + 0.4 + 1.0)
+    assert word.strokes[2][0, 0] == pytest.approx(1.4)
+    assert _baseline(word.copy(strokes=word.strokes[2:])) == pytest.approx(_baseline(tall))
+    assert join_letters([Ink([])]).num_points == 0
+
+
+def test_a_word_in_capitals_is_written_letter_by_letter_and_set_as_one_word(model):
+    from inkstroke.write.api import CAPITALS_GAP, join_letters
+
+    layout = PageLayout()
+    doc = inkstroke.write("GO go", model=model, seed=2, layout=layout)
+    assert [w for w, _ in doc.words] == ["G", "O", "go"]
+    capitals = join_letters([ink for _, ink in doc.words[:2]], CAPITALS_GAP)
+    widths = [capitals.bounds()[2] - capitals.bounds()[0], doc.words[2][1].bounds()[2] - doc.words[2][1].bounds()[0]]
+    x0, _, x1, _ = doc.pages[0].bounds()
+    # two words on the page, one word gap apart: "GO" set as one
+    assert x1 - x0 == pytest.approx((sum(widths) + layout.word_spacing) * layout.x_height, abs=1e-6)
+
+
 # ---------------------------------------------------------------- the API with a trained checkpoint
 def test_write_lays_out_pages_in_millimetres(long_doc):
     doc = long_doc

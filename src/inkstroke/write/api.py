@@ -3,8 +3,10 @@
 Each word is generated on its own, all words of a text in batches, by the
 model shipped in the package (or any checkpoint of ``inkstroke train``). A
 style is a primer: a real ink and its text, fed to the model before every
-word, so every word and line continues the same hand. Words are then
-measured, wrapped into lines and placed on their baselines; pages follow.
+word, so every word and line continues the same hand. A word in capitals
+is written letter by letter, as block capitals, and set as one word. Words
+are then measured, wrapped into lines and placed on their baselines; pages
+follow.
 
 A generated word whose ink is empty, or much wider than its text allows
 (trailing scribble), is drawn again with the next seed, up to ``retries``
@@ -212,6 +214,46 @@ def prepare_text(text: str, supported: set[str], unsupported: str = "error") -> 
 
 def _pieces(word: str) -> list[str]:
     return [word[i : i + MAX_WORD] for i in range(0, len(word), MAX_WORD)]
+
+
+# Gap between the letters of a word in block capitals, in body heights.
+CAPITALS_GAP = 0.4
+
+
+def block_capitals(word: str) -> list[str] | None:
+    """The letters of a word of two or more capitals and no small letters, each
+    with the signs after it ("DOG." gives "D", "O", "G."), or None for any
+    other word. The model writes a lone capital far better than a word of
+    them: UNIPEN has many isolated capitals and few words in capitals, and
+    "AFTER" came out as "ArTER", "THERE" as "TYERF"
+    (docs/legibility/experiments.md, round 14)."""
+    letters = [c for c in word if c.isalpha()]
+    if len(letters) < 2 or not all(c.isupper() for c in letters) or len(word) > MAX_WORD:
+        return None
+    cuts = [i for i, c in enumerate(word) if c.isupper()][1:]  # before every capital but the first
+    return [word[a:b] for a, b in zip([0, *cuts], [*cuts, len(word)])]
+
+
+def word_parts(word: str) -> list[str]:
+    """What is generated for a word: its block capitals one by one, else pieces
+    of at most MAX_WORD characters."""
+    return block_capitals(word) or _pieces(word)
+
+
+def join_letters(inks: list[Ink], gap: float = CAPITALS_GAP) -> Ink:
+    """Letters drawn one by one, set side by side ``gap`` apart on the first
+    one's baseline: one word's ink."""
+    inks = [ink for ink in inks if ink.num_points > 1]
+    if not inks:
+        return Ink([], units="normalized", y_axis="down")
+    base = _baseline(inks[0])
+    strokes, x = [], 0.0
+    for ink in inks:
+        x0, _, x1, _ = ink.bounds()
+        shift = np.array([x - x0, base - _baseline(ink)])
+        strokes.extend(s + shift for s in ink.strokes)
+        x += x1 - x0 + gap
+    return inks[0].copy(strokes=strokes, times=None, pressures=None)
 
 
 def _baseline(ink: Ink) -> float:
@@ -456,7 +498,8 @@ def write(text: str, *, model: str | None = None, style: str | None = None, styl
         ranker = load_recognizer_cached(recognizer)
         reader = load_image_reader_cached() if image_reader_weight else None
     paragraphs = [p.split() for p in text.split("\n")]
-    words = [piece for p in paragraphs for w in p for piece in _pieces(w)]
+    parts = [word_parts(w) for p in paragraphs for w in p]
+    words = [part for ps in parts for part in ps]
     from rich.progress import Progress
 
     with Progress(disable=not progress, transient=True) as bar:
@@ -469,13 +512,14 @@ def write(text: str, *, model: str | None = None, style: str | None = None, styl
         inks = [close_inner_gaps(ink, max_inner_gap) for ink in inks]
     # scale to millimetres and measure
     scale = layout.x_height
-    placed_inks, widths, k = [], [], 0
+    placed_inks, widths, k, each_word = [], [], 0, iter(parts)
     for p in paragraphs:
         row_inks, row_w = [], []
         for w in p:
-            for _ in _pieces(w):
-                ink = inks[k]
-                k += 1
+            n_parts = len(next(each_word))
+            made = inks[k : k + n_parts]
+            k += n_parts
+            for ink in [join_letters(made)] if block_capitals(w) else made:
                 if ink.num_points == 0:
                     continue
                 x0, _, x1, _ = ink.bounds()
