@@ -273,7 +273,7 @@ def test_a_one_character_word_may_keep_only_the_first_strokes_of_a_draw(tiny_gen
     """A lone character's draws, and those of a word ending in a sign, compete
     with their own first strokes (the model often goes on after the sign);
     other words keep whole draws."""
-    from inkstroke.write.api import PREFIX_STROKES, generate_words
+    from inkstroke.write.api import PREFIX_STROKES, _trim, generate_words
 
     words, n = ["/", "ab", "b."], 4
     chosen = generate_words(words, tiny_generator, None, 1.0, 0.0, seed=5, retries=0, candidates=n,
@@ -289,6 +289,15 @@ def test_a_one_character_word_may_keep_only_the_first_strokes_of_a_draw(tiny_gen
     mine, ok = by_hand[1]
     assert len(chosen[1].strokes) == min(len(mine[i].strokes) for i in ok)
     assert any(np.array_equal(chosen[1].points(), mine[i].points()) for i in ok)
+    # in a style (a primer) only whole draws compete
+    primer = (draws_by_hand(tiny_generator, ["ab"], 1, 1.0, 0)[0][0][0], "ab")
+    styled = generate_words(words, tiny_generator, primer, 1.0, 0.0, seed=5, retries=0, candidates=n,
+                            ranker=FewestStrokesReader(), separate_letters=0.0)
+    draws = tiny_generator.generate([w for w in words for _ in range(n)], prime=primer, temperature=1.0,
+                                    seed=5, guidance=0.0)
+    for k, w in enumerate(words):
+        whole = [_trim(d, tiny_generator.text_tok.expected_width(w)) for d in draws[k * n : (k + 1) * n]]
+        assert any(np.array_equal(styled[k].points(), d.points()) for d in whole)
 
 
 def test_block_capitals_split_a_word_in_capitals_into_its_letters():
@@ -317,7 +326,7 @@ def test_join_letters_sets_letters_a_gap_apart_on_the_first_ones_baseline():
     assert join_letters([Ink([])]).num_points == 0
 
 
-def test_a_word_in_capitals_is_written_letter_by_letter_and_set_as_one_word(model):
+def test_a_word_in_capitals_is_written_letter_by_letter_and_set_as_one_word(model, words, tmp_path):
     from inkstroke.write.api import CAPITALS_GAP, join_letters
 
     layout = PageLayout()
@@ -328,6 +337,11 @@ def test_a_word_in_capitals_is_written_letter_by_letter_and_set_as_one_word(mode
     x0, _, x1, _ = doc.pages[0].bounds()
     # two words on the page, one word gap apart: "GO" set as one
     assert x1 - x0 == pytest.approx((sum(widths) + layout.word_spacing) * layout.x_height, abs=1e-6)
+    # in a style, a word in capitals is drawn whole
+    sample = tmp_path / "mine.json"
+    write_json(words[0][1], sample)
+    styled = inkstroke.write("GO go", model=model, seed=2, style=str(sample))
+    assert [w for w, _ in styled.words] == ["GO", "go"]
 
 
 # ---------------------------------------------------------------- the API with a trained checkpoint

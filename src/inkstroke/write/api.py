@@ -3,8 +3,9 @@
 Each word is generated on its own, all words of a text in batches, by the
 model shipped in the package (or any checkpoint of ``inkstroke train``). A
 style is a primer: a real ink and its text, fed to the model before every
-word, so every word and line continues the same hand. A word in capitals
-is written letter by letter, as block capitals, and set as one word. Words
+word, so every word and line continues the same hand. In the default hand,
+a word in capitals is written letter by letter, as block capitals, and set
+as one word. Words
 are then measured, wrapped into lines and placed on their baselines; pages
 follow.
 
@@ -234,10 +235,10 @@ def block_capitals(word: str) -> list[str] | None:
     return [word[a:b] for a, b in zip([0, *cuts], [*cuts, len(word)])]
 
 
-def word_parts(word: str) -> list[str]:
-    """What is generated for a word: its block capitals one by one, else pieces
-    of at most MAX_WORD characters."""
-    return block_capitals(word) or _pieces(word)
+def word_parts(word: str, capitals: bool = True) -> list[str]:
+    """What is generated for a word: its block capitals one by one (with
+    ``capitals``), else pieces of at most MAX_WORD characters."""
+    return (capitals and block_capitals(word)) or _pieces(word)
 
 
 def join_letters(inks: list[Ink], gap: float = CAPITALS_GAP) -> Ink:
@@ -378,16 +379,16 @@ class Candidates:
     draw: np.ndarray
 
 
-def candidate_pool(draws: list[Ink], words: list[str], n: int, ok: np.ndarray) -> Candidates:
-    """Each word's ``n`` draws (``n`` per word, in a row) and, for a word of one
-    character or ending in a sign (".", ",", ")"...), the stroke prefixes of its
-    acceptable draws (:func:`stroke_prefixes`): the sign is where the model goes
-    on writing after it should have stopped."""
+def candidate_pool(draws: list[Ink], words: list[str], n: int, ok: np.ndarray, cuts: bool = True) -> Candidates:
+    """Each word's ``n`` draws (``n`` per word, in a row) and, with ``cuts``, for
+    a word of one character or ending in a sign (".", ",", ")"...), the stroke
+    prefixes of its acceptable draws (:func:`stroke_prefixes`): the sign is
+    where the model goes on writing after it should have stopped."""
     inks, texts, good = list(draws), [w for w in words for _ in range(n)], list(ok)
     draw, groups = list(range(len(draws))), []
     for k, w in enumerate(words):
         group = list(range(k * n, (k + 1) * n))
-        if len(w) == 1 or not w[-1].isalnum():
+        if cuts and (len(w) == 1 or not w[-1].isalnum()):
             for j in group[:]:
                 if not ok[j]:
                     continue
@@ -418,8 +419,8 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
     an image reader's (``reader``, :class:`~inkstroke.recognize.image.ImageReader`)
     log-likelihood per letter of the draw's picture. With the image reader, the
     recogniser reads only the draws that can still win (:func:`contender_scores`).
-    A word of one character or ending in a sign also ranks its draws cut after
-    their first strokes (:func:`candidate_pool`)."""
+    Without a primer, a word of one character or ending in a sign also ranks
+    its draws cut after their first strokes (:func:`candidate_pool`)."""
     order = sorted(range(len(words)), key=lambda i: len(words[i]))
     n = max(1, candidates) if ranker is not None else 1
     out: list[Ink | None] = [None] * len(words)
@@ -434,7 +435,7 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
             ok = np.array([_acceptable(ink, w) for ink, w in zip(inks, widths)])
             if n > 1:
                 trimmed = [_trim(ink, w) for ink, w in zip(inks, widths)]
-                c = candidate_pool(trimmed, [words[i] for i in todo], n, ok)
+                c = candidate_pool(trimmed, [words[i] for i in todo], n, ok, cuts=primer is None)
                 pool, texts, good, groups = c.inks, c.texts, c.ok, c.groups
                 bonus = separate_letters * letters_apart(pool, texts)
                 if reader is not None and reader_weight:
@@ -498,7 +499,11 @@ def write(text: str, *, model: str | None = None, style: str | None = None, styl
         ranker = load_recognizer_cached(recognizer)
         reader = load_image_reader_cached() if image_reader_weight else None
     paragraphs = [p.split() for p in text.split("\n")]
-    parts = [word_parts(w) for p in paragraphs for w in p]
+    # Written in a style, the cuts of a sign's draws and block capitals read a
+    # little worse, not better (all six shipped styles: docs/legibility/
+    # experiments.md, round 14): only the default hand uses them.
+    capitals = primer is None
+    parts = [word_parts(w, capitals) for p in paragraphs for w in p]
     words = [part for ps in parts for part in ps]
     from rich.progress import Progress
 
@@ -519,7 +524,7 @@ def write(text: str, *, model: str | None = None, style: str | None = None, styl
             n_parts = len(next(each_word))
             made = inks[k : k + n_parts]
             k += n_parts
-            for ink in [join_letters(made)] if block_capitals(w) else made:
+            for ink in [join_letters(made)] if capitals and block_capitals(w) else made:
                 if ink.num_points == 0:
                     continue
                 x0, _, x1, _ = ink.bounds()
