@@ -238,7 +238,8 @@ def block_capitals(word: str) -> list[str] | None:
 def word_parts(word: str, capitals: bool = True) -> list[str]:
     """What is generated for a word: its block capitals one by one (with
     ``capitals``), else pieces of at most MAX_WORD characters."""
-    return (capitals and block_capitals(word)) or _pieces(word)
+    letters = block_capitals(word) if capitals else None
+    return letters or _pieces(word)
 
 
 def join_letters(inks: list[Ink], gap: float = CAPITALS_GAP) -> Ink:
