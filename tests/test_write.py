@@ -301,7 +301,7 @@ def test_a_one_character_word_may_keep_only_the_first_strokes_of_a_draw(tiny_gen
 
 
 def test_block_capitals_split_a_word_in_capitals_into_its_letters():
-    from inkstroke.write.api import block_capitals, word_parts
+    from inkstroke.write.api import block_capitals
 
     assert block_capitals("DOG.") == ["D", "O", "G."]
     assert block_capitals("WE'LL") == ["W", "E'", "L", "L"]
@@ -310,7 +310,6 @@ def test_block_capitals_split_a_word_in_capitals_into_its_letters():
     assert block_capitals("MP3") == ["M", "P3"]
     for word in ("Dog", "A", "A4", "1990", "iPOD", "-", "X" * 31):
         assert block_capitals(word) is None
-    assert word_parts("Dog") == ["Dog"] and word_parts("x" * 31) == ["x" * 30, "x"]
 
 
 def test_join_letters_sets_letters_a_gap_apart_on_the_first_ones_baseline():

@@ -5,9 +5,8 @@ model shipped in the package (or any checkpoint of ``inkstroke train``). A
 style is a primer: a real ink and its text, fed to the model before every
 word, so every word and line continues the same hand. In the default hand,
 a word in capitals is written letter by letter, as block capitals, and set
-as one word. Words
-are then measured, wrapped into lines and placed on their baselines; pages
-follow.
+as one word. Words are then measured, wrapped into lines and placed on
+their baselines; pages follow.
 
 A generated word whose ink is empty, or much wider than its text allows
 (trailing scribble), is drawn again with the next seed, up to ``retries``
@@ -233,13 +232,6 @@ def block_capitals(word: str) -> list[str] | None:
         return None
     cuts = [i for i, c in enumerate(word) if c.isupper()][1:]  # before every capital but the first
     return [word[a:b] for a, b in zip([0, *cuts], [*cuts, len(word)])]
-
-
-def word_parts(word: str, capitals: bool = True) -> list[str]:
-    """What is generated for a word: its block capitals one by one (with
-    ``capitals``), else pieces of at most MAX_WORD characters."""
-    letters = block_capitals(word) if capitals else None
-    return letters or _pieces(word)
 
 
 def join_letters(inks: list[Ink], gap: float = CAPITALS_GAP) -> Ink:
@@ -503,8 +495,9 @@ def write(text: str, *, model: str | None = None, style: str | None = None, styl
     # Written in a style, the cuts of a sign's draws and block capitals read a
     # little worse, not better (all six shipped styles: docs/legibility/
     # experiments.md, round 14): only the default hand uses them.
-    capitals = primer is None
-    parts = [word_parts(w, capitals) for p in paragraphs for w in p]
+    each = [w for p in paragraphs for w in p]
+    letters = [block_capitals(w) if primer is None else None for w in each]
+    parts = [capitals or _pieces(w) for capitals, w in zip(letters, each)]  # what is generated for each word
     words = [part for ps in parts for part in ps]
     from rich.progress import Progress
 
@@ -518,14 +511,14 @@ def write(text: str, *, model: str | None = None, style: str | None = None, styl
         inks = [close_inner_gaps(ink, max_inner_gap) for ink in inks]
     # scale to millimetres and measure
     scale = layout.x_height
-    placed_inks, widths, k, each_word = [], [], 0, iter(parts)
+    placed_inks, widths, k, plan = [], [], 0, iter(zip(parts, letters))
     for p in paragraphs:
         row_inks, row_w = [], []
-        for w in p:
-            n_parts = len(next(each_word))
-            made = inks[k : k + n_parts]
-            k += n_parts
-            for ink in [join_letters(made)] if capitals and block_capitals(w) else made:
+        for _ in p:
+            pieces, capitals = next(plan)
+            made = inks[k : k + len(pieces)]
+            k += len(pieces)
+            for ink in [join_letters(made)] if capitals else made:
                 if ink.num_points == 0:
                     continue
                 x0, _, x1, _ = ink.bounds()
