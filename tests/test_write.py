@@ -343,6 +343,48 @@ def test_a_word_in_capitals_is_written_letter_by_letter_and_set_as_one_word(mode
     assert [w for w, _ in styled.words] == ["GO", "go"]
 
 
+def test_lone_character_box_is_measured_for_single_characters():
+    from inkstroke.write.api import lone_character_box
+
+    assert lone_character_box("7") == lone_character_box("0") is not None  # all digits alike
+    for word in ("((", "12", "Ia", "é"):
+        assert lone_character_box(word) is None
+    dot, comma, bracket, dash = (lone_character_box(c) for c in ".,(-")
+    # what human lines show: a bracket reaches above the x-height, a comma below the
+    # baseline, a full stop is small, a hyphen flat and in the middle of the body
+    assert bracket["top"] > 1.2 and comma["bottom"] < 0 < dot["bottom"] and dot["height"] < 0.5
+    assert dash["height"] < 0.35 < dash["bottom"] and dash["top"] < 1.0
+    # a capital "I" stands taller than a small "a"
+    assert lone_character_box("I")["height"] > 1.2 > lone_character_box("a")["height"]
+
+
+def test_fit_lone_character_scales_to_the_box_and_sets_it_on_the_baseline():
+    from inkstroke.write.api import fit_lone_character
+
+    box = {"width": 0.5, "height": 1.5, "bottom": -0.1, "top": 1.5}
+    small = Ink([np.array([[2.0, 3.0], [1.8, 3.4], [2.0, 3.8]])], y_axis="down")  # 0.8 tall
+    x0, y0, x1, y1 = fit_lone_character(small, box).bounds()
+    assert (x0, y1 - y0) == (0.0, pytest.approx(1.5))
+    assert (y0 + y1) / 2 == pytest.approx(-0.7)  # y down: the middle 0.7 above the baseline
+    flat = {"width": 0.8, "height": 0.13, "bottom": 0.4, "top": 0.7}
+    dash = Ink([np.array([[0.0, 1.0], [3.6, 1.2]])], y_axis="down")  # far too long
+    x0, y0, x1, y1 = fit_lone_character(dash, flat).bounds()
+    assert x1 - x0 == pytest.approx(0.8) and (y0 + y1) / 2 == pytest.approx(-0.55)
+
+
+def test_a_lone_character_is_set_at_the_size_and_height_writers_give_it(model):
+    from inkstroke.write.api import lone_character_box
+    from inkstroke.write.layout import wrap
+
+    layout = PageLayout()
+    box = lone_character_box("(")
+    doc = inkstroke.write("(", model=model, seed=0, layout=layout)
+    x0, y0, x1, y1 = doc.pages[0].bounds()
+    base = wrap([[x1 - x0]], layout)[0][0].baseline
+    assert y1 - y0 == pytest.approx(box["height"] * layout.x_height)
+    assert (y0 + y1) / 2 == pytest.approx(base - (box["top"] + box["bottom"]) / 2 * layout.x_height)
+
+
 # ---------------------------------------------------------------- the API with a trained checkpoint
 def test_write_lays_out_pages_in_millimetres(long_doc):
     doc = long_doc

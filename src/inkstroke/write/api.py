@@ -5,8 +5,9 @@ model shipped in the package (or any checkpoint of ``inkstroke train``). A
 style is a primer: a real ink and its text, fed to the model before every
 word, so every word and line continues the same hand. In the default hand,
 a word in capitals is written letter by letter, as block capitals, and set
-as one word. Words are then measured, wrapped into lines and placed on
-their baselines; pages follow.
+as one word, and a character standing alone ("I", "(", "-", "7") is set at
+the size and height UNIPEN writers give it. Words are then measured,
+wrapped into lines and placed on their baselines; pages follow.
 
 A generated word whose ink is empty, or much wider than its text allows
 (trailing scribble), is drawn again with the next seed, up to ``retries``
@@ -30,6 +31,7 @@ from inkstroke.write.layout import PageLayout, wrap
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "handwriting"
 STYLES_FILE = "styles.json"
+LONE_CHARACTERS_FILE = "lone_characters.json"  # scripts/lone_character_metrics.py
 MAX_WORD = 30  # characters per generated piece; longer words are written in pieces
 MAX_TEXT = 20_000  # characters per call
 # For a model whose checkpoint records no sampling settings (as `inkstroke train`
@@ -256,6 +258,45 @@ def _baseline(ink: Ink) -> float:
     points sits in the x-height band whatever the ascenders and descenders do."""
     ys = ink.resample(0.05).points()[:, 1]
     return float(np.median(ys)) + 0.5
+
+
+@lru_cache(maxsize=1)
+def lone_character_boxes() -> dict[str, dict]:
+    """How big human writers make a character that stands as a word of its own,
+    and where they set it (:data:`LONE_CHARACTERS_FILE`)."""
+    path = MODEL_DIR / LONE_CHARACTERS_FILE
+    return json.loads(path.read_text())["characters"] if path.exists() else {}
+
+
+def lone_character_box(word: str) -> dict | None:
+    """The measured box of ``word`` if it is one character ("I", "a", "(", "7")
+    measured often enough, else None."""
+    if len(word) != 1:
+        return None
+    return lone_character_boxes().get("digit" if word.isdigit() else word)
+
+
+# A character whose measured box is lower than this (body heights) is fitted
+# by its width: a hyphen's height is mostly the wobble of the pen.
+FLAT_CHARACTER = 0.35
+
+
+def fit_lone_character(ink: Ink, box: dict) -> Ink:
+    """A lone character at the size and height a writer gives it: scaled to
+    ``box``'s height (a flat one to its width), its middle at the box's, the
+    baseline at y = 0 (y down).
+
+    The model cannot size these itself: each of its training words was scaled
+    to its own body height, so a lone "(" or "I" comes out an x-height tall,
+    a lone "-" three x-heights wide and a lone "." as big as an "o"
+    (docs/legibility/experiments.md, round 15)."""
+    x0, y0, x1, y1 = ink.bounds()
+    if box["height"] < FLAT_CHARACTER or y1 - y0 <= 0:
+        scale = box["width"] / max(x1 - x0, 1e-6)
+    else:
+        scale = box["height"] / (y1 - y0)
+    middle = -(box["top"] + box["bottom"]) / 2
+    return ink.translate(-x0, -(y0 + y1) / 2).scale(scale).translate(0.0, middle)
 
 
 MAX_WORD_HEIGHT = 4.5  # body heights: ascender, x-height and descender with room to spare
@@ -514,15 +555,20 @@ def write(text: str, *, model: str | None = None, style: str | None = None, styl
     placed_inks, widths, k, plan = [], [], 0, iter(zip(parts, letters))
     for p in paragraphs:
         row_inks, row_w = [], []
-        for _ in p:
+        for word in p:
             pieces, capitals = next(plan)
             made = inks[k : k + len(pieces)]
             k += len(pieces)
+            box = lone_character_box(word) if primer is None else None
             for ink in [join_letters(made)] if capitals else made:
                 if ink.num_points == 0:
                     continue
+                if box is not None and ink.num_points > 1:
+                    ink, base = fit_lone_character(ink, box), 0.0
+                else:
+                    base = _baseline(ink)
                 x0, _, x1, _ = ink.bounds()
-                mm = ink.translate(-x0, -_baseline(ink)).scale(scale)
+                mm = ink.translate(-x0, -base).scale(scale)
                 row_inks.append(mm)
                 row_w.append((x1 - x0) * scale)
         placed_inks.append(row_inks)
