@@ -312,30 +312,36 @@ def test_block_capitals_split_a_word_in_capitals_into_its_letters():
         assert block_capitals(word) is None
 
 
-def test_join_letters_sets_letters_a_gap_apart_on_the_first_ones_baseline():
-    from inkstroke.write.api import _baseline, join_letters
+def test_join_letters_fits_each_letter_to_the_capitals_box_a_gap_apart():
+    from inkstroke.write.api import join_letters
 
-    tall = Ink([np.array([[5.0, -1.5], [5.0, 0.0]]), np.array([[5.0, -0.75], [6.0, -0.75]])], y_axis="down")
-    low = Ink([np.array([[-3.0, 0.5], [-2.0, 2.0]])], y_axis="down")
-    word = join_letters([tall, low], gap=0.4)
+    box = {"width": 3.0, "height": 1.5, "bottom": 0.0, "top": 1.5}
+    tall = Ink([np.array([[5.0, -3.0], [5.0, 0.0]]), np.array([[5.0, -1.5], [6.0, -1.5]])], y_axis="down")
+    low = Ink([np.array([[-3.0, 0.5], [-2.0, 1.0]])], y_axis="down")  # half a body high, set low
+    word = join_letters([tall, low, Ink([])], box, gap=0.4)
     assert len(word.strokes) == 3
-    assert word.bounds()[0] == 0.0 and word.bounds()[2] == pytest.approx(1.0 + 0.4 + 1.0)
-    assert word.strokes[2][0, 0] == pytest.approx(1.4)
-    assert _baseline(word.copy(strokes=word.strokes[2:])) == pytest.approx(_baseline(tall))
-    assert join_letters([Ink([])]).num_points == 0
+    # each letter 1.5 tall on the baseline (y = 0, y down): the small one grown threefold
+    for strokes in (word.strokes[:2], word.strokes[2:]):
+        ys = np.concatenate(strokes)[:, 1]
+        assert (ys.min(), ys.max()) == (pytest.approx(-1.5), pytest.approx(0.0))
+    assert word.bounds()[0] == 0.0 and word.strokes[2][0, 0] == pytest.approx(0.5 + 0.4)
+    assert word.bounds()[2] == pytest.approx(0.5 + 0.4 + 3.0)
+    assert join_letters([Ink([])], box).num_points == 0
 
 
 def test_a_word_in_capitals_is_written_letter_by_letter_and_set_as_one_word(model, words, tmp_path):
-    from inkstroke.write.api import CAPITALS_GAP, join_letters
+    from inkstroke.write.api import join_letters, writer_sizes
 
     layout = PageLayout()
     doc = inkstroke.write("GO go", model=model, seed=2, layout=layout)
     assert [w for w, _ in doc.words] == ["G", "O", "go"]
-    capitals = join_letters([ink for _, ink in doc.words[:2]], CAPITALS_GAP)
+    capitals = join_letters([ink for _, ink in doc.words[:2]], writer_sizes()["capitals"])
     widths = [capitals.bounds()[2] - capitals.bounds()[0], doc.words[2][1].bounds()[2] - doc.words[2][1].bounds()[0]]
     x0, _, x1, _ = doc.pages[0].bounds()
-    # two words on the page, one word gap apart: "GO" set as one
+    # two words on the page, one word gap apart: "GO" set as one, at a writer's capital height
     assert x1 - x0 == pytest.approx((sum(widths) + layout.word_spacing) * layout.x_height, abs=1e-6)
+    caps = np.concatenate(doc.pages[0].strokes[: len(capitals.strokes)])
+    assert np.ptp(caps[:, 1]) == pytest.approx(writer_sizes()["capitals"]["height"] * layout.x_height)
     # in a style, a word in capitals is drawn whole
     sample = tmp_path / "mine.json"
     write_json(words[0][1], sample)
@@ -344,7 +350,7 @@ def test_a_word_in_capitals_is_written_letter_by_letter_and_set_as_one_word(mode
 
 
 def test_lone_character_box_is_measured_for_single_characters():
-    from inkstroke.write.api import lone_character_box
+    from inkstroke.write.api import lone_character_box, writer_sizes
 
     assert lone_character_box("7") == lone_character_box("0") is not None  # all digits alike
     for word in ("((", "12", "Ia", "é"):
@@ -354,21 +360,23 @@ def test_lone_character_box_is_measured_for_single_characters():
     # baseline, a full stop is small, a hyphen flat and in the middle of the body
     assert bracket["top"] > 1.2 and comma["bottom"] < 0 < dot["bottom"] and dot["height"] < 0.5
     assert dash["height"] < 0.35 < dash["bottom"] and dash["top"] < 1.0
-    # a capital "I" stands taller than a small "a"
+    # a capital "I" stands taller than a small "a"; a word in capitals sits on the baseline
     assert lone_character_box("I")["height"] > 1.2 > lone_character_box("a")["height"]
+    capitals = writer_sizes()["capitals"]
+    assert capitals["height"] > 1.2 and abs(capitals["bottom"]) < 0.1
 
 
-def test_fit_lone_character_scales_to_the_box_and_sets_it_on_the_baseline():
-    from inkstroke.write.api import fit_lone_character
+def test_fit_to_box_scales_to_the_box_and_sets_it_on_the_baseline():
+    from inkstroke.write.api import fit_to_box
 
     box = {"width": 0.5, "height": 1.5, "bottom": -0.1, "top": 1.5}
     small = Ink([np.array([[2.0, 3.0], [1.8, 3.4], [2.0, 3.8]])], y_axis="down")  # 0.8 tall
-    x0, y0, x1, y1 = fit_lone_character(small, box).bounds()
+    x0, y0, x1, y1 = fit_to_box(small, box).bounds()
     assert (x0, y1 - y0) == (0.0, pytest.approx(1.5))
     assert (y0 + y1) / 2 == pytest.approx(-0.7)  # y down: the middle 0.7 above the baseline
     flat = {"width": 0.8, "height": 0.13, "bottom": 0.4, "top": 0.7}
     dash = Ink([np.array([[0.0, 1.0], [3.6, 1.2]])], y_axis="down")  # far too long
-    x0, y0, x1, y1 = fit_lone_character(dash, flat).bounds()
+    x0, y0, x1, y1 = fit_to_box(dash, flat).bounds()
     assert x1 - x0 == pytest.approx(0.8) and (y0 + y1) / 2 == pytest.approx(-0.55)
 
 

@@ -31,7 +31,7 @@ from inkstroke.write.layout import PageLayout, wrap
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "handwriting"
 STYLES_FILE = "styles.json"
-LONE_CHARACTERS_FILE = "lone_characters.json"  # scripts/lone_character_metrics.py
+WRITER_SIZES_FILE = "writer_sizes.json"  # scripts/writer_sizes.py
 MAX_WORD = 30  # characters per generated piece; longer words are written in pieces
 MAX_TEXT = 20_000  # characters per call
 # For a model whose checkpoint records no sampling settings (as `inkstroke train`
@@ -236,20 +236,19 @@ def block_capitals(word: str) -> list[str] | None:
     return [word[a:b] for a, b in zip([0, *cuts], [*cuts, len(word)])]
 
 
-def join_letters(inks: list[Ink], gap: float = CAPITALS_GAP) -> Ink:
-    """Letters drawn one by one, set side by side ``gap`` apart on the first
-    one's baseline: one word's ink."""
-    inks = [ink for ink in inks if ink.num_points > 1]
-    if not inks:
-        return Ink([], units="normalized", y_axis="down")
-    base = _baseline(inks[0])
+def join_letters(inks: list[Ink], box: dict, gap: float = CAPITALS_GAP) -> Ink:
+    """Letters drawn one by one, each fitted to ``box`` (the capitals of a
+    writer's word: :func:`fit_to_box`) and set side by side ``gap`` apart:
+    one word's ink, its baseline at y = 0."""
     strokes, x = [], 0.0
     for ink in inks:
-        x0, _, x1, _ = ink.bounds()
-        shift = np.array([x - x0, base - _baseline(ink)])
-        strokes.extend(s + shift for s in ink.strokes)
-        x += x1 - x0 + gap
-    return inks[0].copy(strokes=strokes, times=None, pressures=None)
+        if ink.num_points < 2:
+            continue
+        ink = fit_to_box(ink, box)
+        x1 = ink.bounds()[2]
+        strokes.extend(s + (x, 0.0) for s in ink.strokes)
+        x += x1 + gap
+    return Ink(strokes, units="normalized", y_axis="down", source="inkstroke")
 
 
 def _baseline(ink: Ink) -> float:
@@ -261,11 +260,10 @@ def _baseline(ink: Ink) -> float:
 
 
 @lru_cache(maxsize=1)
-def lone_character_boxes() -> dict[str, dict]:
-    """How big human writers make a character that stands as a word of its own,
-    and where they set it (:data:`LONE_CHARACTERS_FILE`)."""
-    path = MODEL_DIR / LONE_CHARACTERS_FILE
-    return json.loads(path.read_text())["characters"] if path.exists() else {}
+def writer_sizes() -> dict[str, dict]:
+    """How big UNIPEN writers make a character that stands as a word of its own,
+    and a word in capitals, and where they set them (:data:`WRITER_SIZES_FILE`)."""
+    return json.loads((MODEL_DIR / WRITER_SIZES_FILE).read_text())["boxes"]
 
 
 def lone_character_box(word: str) -> dict | None:
@@ -273,25 +271,25 @@ def lone_character_box(word: str) -> dict | None:
     measured often enough, else None."""
     if len(word) != 1:
         return None
-    return lone_character_boxes().get("digit" if word.isdigit() else word)
+    return writer_sizes().get("digit" if word.isdigit() else word)
 
 
-# A character whose measured box is lower than this (body heights) is fitted
-# by its width: a hyphen's height is mostly the wobble of the pen.
-FLAT_CHARACTER = 0.35
+# A box lower than this (body heights) is fitted by its width: a hyphen's
+# height is mostly the wobble of the pen.
+FLAT_BOX = 0.35
 
 
-def fit_lone_character(ink: Ink, box: dict) -> Ink:
-    """A lone character at the size and height a writer gives it: scaled to
-    ``box``'s height (a flat one to its width), its middle at the box's, the
+def fit_to_box(ink: Ink, box: dict) -> Ink:
+    """The ink at the size and height a writer gives it: scaled to ``box``'s
+    height (to its width if the box is flat), its middle at the box's, the
     baseline at y = 0 (y down).
 
-    The model cannot size these itself: each of its training words was scaled
-    to its own body height, so a lone "(" or "I" comes out an x-height tall,
-    a lone "-" three x-heights wide and a lone "." as big as an "o"
-    (docs/legibility/experiments.md, round 15)."""
+    The model cannot size a lone character or a capital drawn alone itself:
+    each of its training words was scaled to its own body height, so a lone
+    "(" or "I" comes out an x-height tall, a lone "-" three x-heights wide and
+    a lone "." as big as an "o" (docs/legibility/experiments.md, round 15)."""
     x0, y0, x1, y1 = ink.bounds()
-    if box["height"] < FLAT_CHARACTER or y1 - y0 <= 0:
+    if box["height"] < FLAT_BOX or y1 - y0 <= 0:
         scale = box["width"] / max(x1 - x0, 1e-6)
     else:
         scale = box["height"] / (y1 - y0)
@@ -560,11 +558,13 @@ def write(text: str, *, model: str | None = None, style: str | None = None, styl
             made = inks[k : k + len(pieces)]
             k += len(pieces)
             box = lone_character_box(word) if primer is None else None
-            for ink in [join_letters(made)] if capitals else made:
+            for ink in [join_letters(made, writer_sizes()["capitals"])] if capitals else made:
                 if ink.num_points == 0:
                     continue
-                if box is not None and ink.num_points > 1:
-                    ink, base = fit_lone_character(ink, box), 0.0
+                if capitals:
+                    base = 0.0
+                elif box is not None and ink.num_points > 1:
+                    ink, base = fit_to_box(ink, box), 0.0
                 else:
                     base = _baseline(ink)
                 x0, _, x1, _ = ink.bounds()

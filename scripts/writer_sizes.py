@@ -1,21 +1,26 @@
-"""Measure how big human writers make a character written as a word of its own
-("I", "a", "( argc )", "1 2 / 2 5", "Dec . 5"), and where they set it on the
-line: the table ``inkstroke.write`` fits the model's lone characters to.
+"""Measure how big human writers make what the model cannot size itself, and
+where they set it on the line: a character written as a word of its own
+("I", "a", "( argc )", "1 2 / 2 5", "Dec . 5"), and a word in capitals.
+``inkstroke.write`` fits the model's lone characters and block capitals to
+this table.
 
 The model cannot know: its training words were each scaled to their own body
 height, so a lone "(" or "I" comes out an x-height tall, a lone "-" three
-x-heights wide and a lone "." as big as an "o". Here every train-split UNIPEN
-text line with such a word and at least one lowercase word of three letters
-or more is split into its words (:func:`inkstroke.write.api.split_words`;
-lines that do not split into as many stroke groups as words are skipped).
-The lowercase words give the line's body height and baseline; each lone
-character's box is measured against them. Medians per character with at
-least ``--min-samples`` measurements, and one entry for all digits together
+x-heights wide, a lone "." as big as an "o", and the capitals of a word
+written letter by letter each at a size of their own. Here every
+train-split UNIPEN text line with such a word and at least one lowercase
+word of three letters or more is split into its words
+(:func:`inkstroke.write.api.split_words`; lines that do not split into as
+many stroke groups as words are skipped). The lowercase words give the
+line's body height and baseline; each lone character's or capital word's
+box is measured against them. Medians per character with at least
+``--min-samples`` measurements, one entry for all digits together
 (``"digit"``: the ten are the same height, and few lines hold any one of
-them alone). Run it again to make ``lone_characters.json`` anew:
+them alone) and one for words in capitals (``"capitals"``). Run it again to
+make ``writer_sizes.json`` anew:
 
-    python scripts/lone_character_metrics.py --data data/unipen.inks \\
-        -o src/inkstroke/models/handwriting/lone_characters.json
+    python scripts/writer_sizes.py --data data/unipen.inks \\
+        -o src/inkstroke/models/handwriting/writer_sizes.json
 """
 
 from __future__ import annotations
@@ -32,13 +37,20 @@ from inkstroke.io.unipen import is_single_line
 from inkstroke.write.api import split_words
 
 
-def lone(word: str) -> bool:
-    return len(word) == 1
+def kind(word: str) -> str | None:
+    """The table entry a word is measured for: a lone character (all digits
+    share one), a word of letters all in capitals, or None."""
+    if len(word) == 1:
+        return "digit" if word.isdigit() else word
+    if word.isalpha() and word.isupper():
+        return "capitals"
+    return None
 
 
 def measure(ink) -> list[tuple[str, tuple[float, float, float, float]]]:
-    """(character, (width, height, bottom, top)) of each lone character of a y-down
-    line, in body heights, bottom and top above the baseline."""
+    """(entry, (width, height, bottom, top)) of each lone character or word in
+    capitals of a y-down line, in body heights, bottom and top above the
+    baseline."""
     words = ink.text.split()
     groups = split_words(ink, len(words))
     if len(groups) != len(words):
@@ -51,10 +63,10 @@ def measure(ink) -> list[tuple[str, tuple[float, float, float, float]]]:
     base = float(np.median(ref.resample(0.05 * bh).points()[:, 1])) + 0.5 * bh
     out = []
     for w, g in zip(words, groups):
-        if lone(w):
+        if kind(w):
             pts = np.concatenate([ink.strokes[k] for k in g])
             (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
-            out.append((w, ((x1 - x0) / bh, (y1 - y0) / bh, (base - y1) / bh, (base - y0) / bh)))
+            out.append((kind(w), ((x1 - x0) / bh, (y1 - y0) / bh, (base - y1) / bh, (base - y0) / bh)))
     return out
 
 
@@ -67,7 +79,7 @@ def main() -> None:
     ds = InkDataset(args.data)
     rows = [i for i, r in enumerate(ds.records)
             if r.get("split") == "train" and r.get("text") and len(r["text"].split()) >= 2
-            and any(lone(w) for w in r["text"].split())]
+            and any(kind(w) for w in r["text"].split())]
     found: dict[str, list] = defaultdict(list)
     lines = 0
     for i in rows:
@@ -77,19 +89,20 @@ def main() -> None:
         boxes = measure(ink)
         lines += bool(boxes)
         for c, box in boxes:
-            found["digit" if c.isdigit() else c].append(box)
+            found[c].append(box)
     table = {}
     for c, measured in sorted(found.items()):
         if len(measured) >= args.min_samples:
             w, h, bottom, top = np.median(np.array(measured), 0)
             table[c] = {"samples": len(measured), "width": round(float(w), 3), "height": round(float(h), 3),
                         "bottom": round(float(bottom), 3), "top": round(float(top), 3)}
-    out = {"about": "median box of a character written as a word of its own, in body heights of its "
-                    "line, bottom and top above the baseline (scripts/lone_character_metrics.py)",
+    out = {"about": "median box of a character written as a word of its own, and of a word in "
+                    "capitals, in body heights of its line, bottom and top above the baseline "
+                    "(scripts/writer_sizes.py)",
            "data": f"{args.data}: train split, {lines} single text lines with lowercase words",
-           "command": f"python scripts/lone_character_metrics.py --data {args.data} -o {args.out} "
+           "command": f"python scripts/writer_sizes.py --data {args.data} -o {args.out} "
                       f"--min-samples {args.min_samples}",
-           "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "characters": table}
+           "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "boxes": table}
     atomic_write_bytes(args.out, lambda f: f.write((json.dumps(out, indent=1) + "\n").encode()))
     for c, m in table.items():
         print(f"{c!r:8} {m}")
