@@ -378,6 +378,10 @@ def test_fit_to_box_scales_to_the_box_and_sets_it_on_the_baseline():
     dash = Ink([np.array([[0.0, 1.0], [3.6, 1.2]])], y_axis="down")  # far too long
     x0, y0, x1, y1 = fit_to_box(dash, flat).bounds()
     assert x1 - x0 == pytest.approx(0.8) and (y0 + y1) / 2 == pytest.approx(-0.55)
+    # a draw far too flat for its box grows no wider than two box widths
+    squashed = Ink([np.array([[0.0, 0.0], [1.3, 0.5]])], y_axis="down")
+    x0, y0, x1, y1 = fit_to_box(squashed, box).bounds()
+    assert x1 - x0 == pytest.approx(2 * 0.5) and y1 - y0 == pytest.approx(0.5 / 1.3)
 
 
 def test_a_lone_character_is_set_at_the_size_and_height_writers_give_it(model):

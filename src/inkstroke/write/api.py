@@ -277,6 +277,10 @@ def lone_character_box(word: str) -> dict | None:
 # A box lower than this (body heights) is fitted by its width: a hyphen's
 # height is mostly the wobble of the pen.
 FLAT_BOX = 0.35
+# A fitted ink is at most this many times its box's width: a draw that is far
+# too flat for its character (a "(" drawn 1.3 wide and 0.5 tall) is not
+# blown up to a giant when fitted to the height.
+MAX_BOX_WIDTHS = 2.0
 
 
 def fit_to_box(ink: Ink, box: dict) -> Ink:
@@ -292,7 +296,7 @@ def fit_to_box(ink: Ink, box: dict) -> Ink:
     if box["height"] < FLAT_BOX or y1 - y0 <= 0:
         scale = box["width"] / max(x1 - x0, 1e-6)
     else:
-        scale = box["height"] / (y1 - y0)
+        scale = min(box["height"] / (y1 - y0), MAX_BOX_WIDTHS * box["width"] / max(x1 - x0, 1e-6))
     middle = -(box["top"] + box["bottom"]) / 2
     return ink.translate(-x0, -(y0 + y1) / 2).scale(scale).translate(0.0, middle)
 
