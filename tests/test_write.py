@@ -353,8 +353,10 @@ def test_lone_character_box_is_measured_for_single_characters():
     from inkstroke.write.api import lone_character_box, writer_sizes
 
     assert lone_character_box("7") == lone_character_box("0") is not None  # all digits alike
-    for word in ("((", "12", "Ia", "é"):
+    for word in ("((", "12", "Ia", "é", "~"):
         assert lone_character_box(word) is None
+    # too rare alone to measure: the size of its mirror image
+    assert lone_character_box("}") == lone_character_box("{") and lone_character_box("]") == lone_character_box(")")
     dot, comma, bracket, dash = (lone_character_box(c) for c in ".,(-")
     # what human lines show: a bracket reaches above the x-height, a comma below the
     # baseline, a full stop is small, a hyphen flat and in the middle of the body

@@ -266,12 +266,18 @@ def writer_sizes() -> dict[str, dict]:
     return json.loads((MODEL_DIR / WRITER_SIZES_FILE).read_text())["boxes"]
 
 
+# Signs too rare alone in UNIPEN to measure, and the measured sign each is
+# written the size of: its mirror image or its closest shape.
+LIKE = {"[": "(", "]": ")", "}": "{", "\\": "/", "|": "/"}
+
+
 def lone_character_box(word: str) -> dict | None:
     """The measured box of ``word`` if it is one character ("I", "a", "(", "7")
-    measured often enough, else None."""
+    measured often enough, or one like it (:data:`LIKE`), else None."""
     if len(word) != 1:
         return None
-    return writer_sizes().get("digit" if word.isdigit() else word)
+    sizes = writer_sizes()
+    return sizes.get("digit" if word.isdigit() else word) or sizes.get(LIKE.get(word, ""))
 
 
 # A box lower than this (body heights) is fitted by its width: a hyphen's
