@@ -143,6 +143,20 @@ def test_resample_treats_each_stroke_on_its_own():
         Ink([np.zeros((0, 2)), strokes[0]]).resample(0.1)
 
 
+def test_resampled_y_is_the_y_of_resample_without_the_strokes():
+    rng = np.random.default_rng(7)
+    strokes = [np.cumsum(rng.normal(0, 0.3, (int(rng.integers(1, 30)), 2)), 0) for _ in range(9)]
+    strokes[2][:] = strokes[2][0]
+    ink = Ink(strokes)
+    for step in (0.05, 0.3, 5.0):
+        assert np.array_equal(ink.resampled_y(step), ink.resample(step).points()[:, 1])
+    assert Ink([]).resampled_y(0.1).shape == (0,)
+    with pytest.raises(InkError, match="positive"):
+        ink.resampled_y(0.0)
+    with pytest.raises(InkError, match="positive"):
+        Ink([]).resample(-1.0)
+
+
 def test_resample_time_puts_points_on_a_time_grid():
     ink = Ink([np.array([[0.0, 0.0], [10.0, 0.0]])], times=[np.array([0.0, 1.0])])
     r = ink.resample_time(0.25)

@@ -15,6 +15,7 @@ from inkstroke.recognize.image import (
     HEIGHT,
     MODEL_DIR,
     PX_PER_UNIT,
+    HalvingMaxPool,
     ImageReader,
     ImageReaderConfig,
     ImageReaderModel,
@@ -201,3 +202,14 @@ def test_recognize_command_reads_the_picture(tiny_reader, inks_file, capsys):
     assert main(["recognize", f"{inks_file}:0", "--image", "--nbest", "2", "--model", run]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--nbest" in err
+
+
+@pytest.mark.parametrize("width", [True, False])
+@pytest.mark.parametrize("shape", [(3, 4, 48, 20), (2, 5, 13, 9)])
+def test_halving_max_pool_is_max_pool_2d(width, shape):
+    x = torch.randn(*shape, requires_grad=True)
+    want = torch.nn.MaxPool2d((2, 2) if width else (2, 1))(x)
+    got = HalvingMaxPool(width)(x)
+    assert torch.equal(got, want)
+    got.sum().backward()  # it trains: each window's maximum gets the gradient
+    assert x.grad.sum().item() == pytest.approx(want.numel())

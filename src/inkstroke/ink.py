@@ -209,8 +209,7 @@ class Ink:
         extent = self._extent()
         # ~4,000 points along the pen path however long the ink is: a step set by the
         # extent alone would leave a long line of small letters a few points per letter
-        dense = self.resample(step=max(arc / 4000.0, extent / 4000.0, 1e-9))
-        ys = dense.points()[:, 1]
+        ys = self.resampled_y(step=max(arc / 4000.0, extent / 4000.0, 1e-9))
         if len(ys) < 2:
             return 1.0
         q75, q25 = np.percentile(ys, [75, 25])
@@ -241,10 +240,40 @@ class Ink:
         with a gap between them, rather than one stroke at a time (a word's
         strokes are many and short, and per-stroke calls cost more than the
         arithmetic)."""
+        grid = self._arc_grid(step)
+        if grid is None:
+            return self.copy()
+        where, axis, keep, cuts = grid
+
+        def along(values: np.ndarray) -> list[np.ndarray]:
+            return np.split(np.interp(where, axis, values[keep]), cuts)
+
+        pts = np.concatenate(self.strokes)
+        out = np.column_stack([np.interp(where, axis, pts[keep, 0]), np.interp(where, axis, pts[keep, 1])])
+        return self.copy(
+            strokes=np.split(out, cuts),
+            times=along(np.concatenate(self.times)) if self.times is not None else None,
+            pressures=along(np.concatenate(self.pressures)) if self.pressures is not None else None,
+        )
+
+    def resampled_y(self, step: float) -> np.ndarray:
+        """The y of every point of :meth:`resample` ``(step)``, in order, the same
+        numbers without building the strokes: the median and percentiles of y
+        along the pen path are taken of every draw of every word."""
+        grid = self._arc_grid(step)
+        if grid is None:
+            return np.zeros(0)
+        where, axis, keep, _ = grid
+        return np.interp(where, axis, np.concatenate(self.strokes)[keep, 1])
+
+    def _arc_grid(self, step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """Where :meth:`resample` interpolates: the targets and the points' arc
+        length on one axis (strokes laid end to end, a gap apart), which points
+        take part, and where the output splits into strokes; None for no strokes."""
         if step <= 0:
             raise InkError(f"resampling step must be positive, got {step}")
         if not self.strokes:
-            return self.copy()
+            return None
         if any(len(s) == 0 for s in self.strokes):
             raise InkError("cannot resample a stroke with no points")
         lens = np.fromiter((len(s) for s in self.strokes), int, len(self.strokes))
@@ -268,17 +297,7 @@ class Ink:
         keep[first] = True
         axis = (arc + stroke * gap)[keep]
         where = targets + np.repeat(np.arange(len(lens)), n) * gap
-        cuts = ends[:-1] + 1
-
-        def along(values: np.ndarray) -> list[np.ndarray]:
-            return np.split(np.interp(where, axis, values[keep]), cuts)
-
-        out = np.column_stack([np.interp(where, axis, pts[keep, 0]), np.interp(where, axis, pts[keep, 1])])
-        return self.copy(
-            strokes=np.split(out, cuts),
-            times=along(np.concatenate(self.times)) if self.times is not None else None,
-            pressures=along(np.concatenate(self.pressures)) if self.pressures is not None else None,
-        )
+        return where, axis, keep, ends[:-1] + 1
 
     def resample_time(self, dt: float) -> Ink:
         """Points every ``dt`` units of time within each stroke (needs ``times``)."""
@@ -359,7 +378,7 @@ class Ink:
             if ink.num_points == 0:
                 continue
             x0, _, x1, _ = ink.bounds()
-            base = float(np.percentile(ink.resample(max(ink._extent() / 200, 1e-9)).points()[:, 1], 80))
+            base = float(np.percentile(ink.resampled_y(max(ink._extent() / 200, 1e-9)), 80))
             placed.append(ink.translate(x - x0, baseline - base))
             x += (x1 - x0) + gap
         return Ink.concat(placed, text_sep=" ")

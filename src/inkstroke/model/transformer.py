@@ -403,13 +403,16 @@ class StepDecoder:
             self.textless = not char_mask.any(1).all()  # rows without text (guidance): no window, not NaN
 
     def keep_rows(self, rows: torch.Tensor) -> None:
-        """Keep only ``rows`` of the batch (finished sequences leave); of the key and
-        value buffers only the filled steps are copied."""
+        """Keep only ``rows`` (ascending) of the batch: finished sequences leave.
+        The two largest, the key and value buffers (their filled steps) and the
+        cross-attention values, are compacted in place into their front rows:
+        fresh buffers cost half as much again, in page faults, as the copy."""
+        k = len(rows)
         for layer in self.layers:
-            old = layer["kv"]
-            layer["kv"] = old.new_empty(len(rows), *old.shape[1:])
-            layer["kv"][:, :, :, : self.n] = old[rows, :, :, : self.n]
-            layer["cvo"] = layer["cvo"][rows]
+            kv, cvo = layer["kv"], layer["cvo"]
+            kv[:k, :, :, : self.n] = kv[rows, :, :, : self.n]
+            cvo[:k] = cvo[rows]
+            layer["kv"], layer["cvo"] = kv[:k], cvo[:k]
             for name in ("ckt", "cbias"):
                 t = layer[name]
                 layer[name] = t.view(-1, self.nh, *t.shape[1:])[rows].flatten(0, 1)

@@ -54,7 +54,7 @@ def word_image(ink: Ink) -> np.ndarray:
     ink = ink.y_down()
     strokes = [s for s in ink.strokes if len(s)]
     pts = np.concatenate(strokes)
-    mid = float(np.median(ink.resample(0.05).points()[:, 1]))
+    mid = float(np.median(ink.resampled_y(0.05)))
     x0 = float(pts[:, 0].min())
     width = int(np.ceil((float(pts[:, 0].max()) - x0) * PX_PER_UNIT)) + 2 * MARGIN
     width += -width % 4  # a whole number of frames: a picture reads the same alone or in a batch
@@ -85,6 +85,23 @@ def collate_images(images: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor
     return batch, widths
 
 
+class HalvingMaxPool(nn.Module):
+    """``nn.MaxPool2d`` over 2x2 windows (2x1 with ``width=False``), as the
+    elementwise maximum of strided views: the same numbers, five to forty
+    times faster on the CPU, where ``max_pool2d`` also works out the argmax
+    indices that only its backward pass needs (it was a quarter of the
+    reader's time). An odd last row or column is dropped, as MaxPool2d does."""
+
+    def __init__(self, width: bool = True):
+        super().__init__()
+        self.width = width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2 if self.width else x.shape[-1]
+        x = torch.maximum(x[..., 0:h:2, :w], x[..., 1:h:2, :w])
+        return torch.maximum(x[..., 0::2], x[..., 1::2]) if self.width else x
+
+
 @dataclass
 class ImageReaderConfig:
     n_text: int = 97  # text vocabulary size (the generator's)
@@ -110,8 +127,8 @@ class ImageReaderModel(nn.Module):
         layers: list[nn.Module] = []
         c_in = 1
         for k, c in enumerate(cfg.channels):
-            pool = (2, 2) if k < 2 else (2, 1)
-            layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(pool)]
+            # pooled before the ReLU: the same numbers (both keep maxima), a quarter of the work
+            layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.BatchNorm2d(c), HalvingMaxPool(width=k < 2), nn.ReLU()]
             c_in = c
         self.conv = nn.Sequential(*layers)  # four layers per block
         self.proj = nn.Linear(c_in * (HEIGHT // 16), cfg.d_rnn)

@@ -255,7 +255,7 @@ def _baseline(ink: Ink) -> float:
     """The baseline of a generated word (y down, body height ≈ 1): the middle of
     the body band plus half a body height. The median of densely resampled
     points sits in the x-height band whatever the ascenders and descenders do."""
-    ys = ink.resample(0.05).points()[:, 1]
+    ys = ink.resampled_y(0.05)
     return float(np.median(ys)) + 0.5
 
 
@@ -323,7 +323,7 @@ def _trim(ink: Ink, expected_width: float) -> Ink:
     marks a sampler can leave after the word is done (kept when nothing else is)."""
     if ink.num_points < 2:
         return ink
-    mid = float(np.median(ink.resample(0.05).points()[:, 1]))
+    mid = float(np.median(ink.resampled_y(0.05)))
     x_start = min(s[0, 0] for s in ink.strokes)
     x_end = x_start + 1.6 * expected_width + 1.0
     half = MAX_WORD_HEIGHT / 2
