@@ -3,7 +3,8 @@ them, with the stroke recogniser's and the image reader's scores (log-likelihood
 per letter) and the letters-apart bonus; the kept draw is framed. Where the
 kept candidate is a draw's first strokes (a word of one character or ending
 in a sign), the frame goes round that draw and a third line gives the
-candidate's strokes and scores.
+candidate's strokes and scores. A lone sign or digit has a last cell, the
+font's sign, framed where it is kept.
 
     python scripts/ranking_picture.py --out docs/recognizer/ranking.png [WORD ...]
 """
@@ -41,7 +42,7 @@ def main() -> None:
     args = ap.parse_args()
     gen, rec, reader = load_generator(), load_recognizer_cached(), load_image_reader_cached()
     n = DEFAULT_CANDIDATES
-    sheet = Image.new("L", (NAME_W + n * CELL_W, len(args.words) * (HEIGHT + LABEL_H)), 255)
+    sheet = Image.new("L", (NAME_W + (n + 1) * CELL_W, len(args.words) * (HEIGHT + LABEL_H)), 255)
     draw = ImageDraw.Draw(sheet)
     for row, word in enumerate(args.words):
         width = gen.text_tok.expected_width(word)
@@ -57,15 +58,18 @@ def main() -> None:
         best = int(np.argmax(total))
         y = row * (HEIGHT + LABEL_H)
         draw.text((6, y + HEIGHT // 2 - 6), word, fill=0)
-        for k, ink in enumerate(inks[:n]):
-            picture = (255 - word_image(ink) * 255).astype(np.uint8)[:, : CELL_W - 8]
-            x = NAME_W + k * CELL_W
+        shown = list(range(n)) + [k for k in range(n, len(inks)) if c.draw[k] < 0]  # the draws, the font's sign
+        kept = best if c.draw[best] < 0 else c.draw[best]
+        for cell, k in enumerate(shown):
+            picture = (255 - word_image(inks[k]) * 255).astype(np.uint8)[:, : CELL_W - 8]
+            x = NAME_W + cell * CELL_W
             sheet.paste(Image.fromarray(picture), (x, y))
-            draw.text((x, y + HEIGHT), f"s {strokes[k]:.2f} i {pictures[k]:.2f}", fill=0)
+            label = "font: " if c.draw[k] < 0 else ""
+            draw.text((x, y + HEIGHT), f"{label}s {strokes[k]:.2f} i {pictures[k]:.2f}", fill=0)
             draw.text((x, y + HEIGHT + 12), f"+{SEPARATE_LETTERS_BONUS * apart[k]:.1f} = {total[k]:.2f}", fill=0)
-            if k == c.draw[best]:
+            if k == kept:
                 draw.rectangle([x - 2, y, x + CELL_W - 6, y + HEIGHT + LABEL_H - 2], outline=0, width=2)
-                if best >= n:
+                if best >= n and c.draw[best] >= 0:
                     m = len(inks[best].strokes)
                     draw.text((x, y + HEIGHT + 24), f"kept: first {m} stroke{'s' * (m > 1)} = {total[best]:.2f}", fill=0)
     sheet.save(args.out)

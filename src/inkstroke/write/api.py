@@ -6,8 +6,10 @@ style is a primer: a real ink and its text, fed to the model before every
 word, so every word and line continues the same hand. In the default hand,
 a word in capitals is written letter by letter, as block capitals, and set
 as one word, and a character standing alone ("I", "(", "-", "7") is set at
-the size and height UNIPEN writers give it. Words are then measured,
-wrapped into lines and placed on their baselines; pages follow.
+the size and height UNIPEN writers give it; a sign or digit standing alone
+may come from a single-stroke font instead, where the readers read the
+font's better than the model's draws. Words are then measured, wrapped into
+lines and placed on their baselines; pages follow.
 
 A generated word whose ink is empty, or much wider than its text allows
 (trailing scribble), is drawn again with the next seed, up to ``retries``
@@ -254,7 +256,10 @@ def join_letters(inks: list[Ink], box: dict, gap: float = CAPITALS_GAP) -> Ink:
 def _baseline(ink: Ink) -> float:
     """The baseline of a generated word (y down, body height ≈ 1): the middle of
     the body band plus half a body height. The median of densely resampled
-    points sits in the x-height band whatever the ascenders and descenders do."""
+    points sits in the x-height band whatever the ascenders and descenders do.
+    An ink that records its own (a font's sign: ``meta["baseline"]``) keeps it."""
+    if "baseline" in ink.meta:
+        return float(ink.meta["baseline"])
     ys = ink.resampled_y(0.05)
     return float(np.median(ys)) + 0.5
 
@@ -409,10 +414,37 @@ def stroke_prefixes(ink: Ink, most: int = PREFIX_STROKES) -> list[Ink]:
     return [ink.copy(strokes=ink.strokes[:k], times=None, pressures=None) for k in range(max(1, n - most), n)]
 
 
+# The single-stroke font a lone sign or digit may be drawn from (Hershey,
+# through inkstroke.io.hershey), as one more candidate beside the model's
+# draws. The model draws most signs standing alone badly: "/" as "ll", "=" as
+# a "Z", "+" as a scribble, "%" as "o."; UNIPEN holds few of them. Ranked with
+# the draws, the font's sign was kept for 66 of 181 lone signs of the four
+# evaluation sets and 9 of 138 lone digits, and those lines read with 62
+# fewer Tesseract errors in 1,797 characters (docs/legibility/experiments.md,
+# round 16).
+SIGN_FONT = "futural"
+
+
+@lru_cache(maxsize=128)
+def font_sign(char: str, font: str = SIGN_FONT) -> Ink:
+    """``char`` as ``font`` draws it, at the font's size for an x-height of 1,
+    its left edge at x = 0 and its baseline at y = 0 (y down), recorded in
+    ``meta["baseline"]`` so that it is set on the line where the font sets it."""
+    from inkstroke.io.hershey import hershey_ink
+
+    glyph = hershey_ink(char, font)
+    base = glyph.meta["base_line"]
+    x_height = base - hershey_ink("x", font).bounds()[1]
+    x0 = glyph.bounds()[0]
+    return Ink([(s - (x0, base)) / x_height for s in glyph.strokes], text=char, units="normalized",
+               y_axis="down", source=f"hershey:{font}", meta={"baseline": 0.0})
+
+
 @dataclass
 class Candidates:
     """The inks ranked for a batch of words: ``groups[k]`` indexes word ``k``'s
-    candidates; ``draw[i]`` is the draw candidate ``i`` is (or is cut from)."""
+    candidates; ``draw[i]`` is the draw candidate ``i`` is (or is cut from),
+    -1 for a font's sign."""
 
     inks: list[Ink]
     texts: list[str]
@@ -421,27 +453,36 @@ class Candidates:
     draw: np.ndarray
 
 
-def candidate_pool(draws: list[Ink], words: list[str], n: int, ok: np.ndarray, cuts: bool = True) -> Candidates:
-    """Each word's ``n`` draws (``n`` per word, in a row) and, with ``cuts``, for
-    a word of one character or ending in a sign (".", ",", ")"...), the stroke
-    prefixes of its acceptable draws (:func:`stroke_prefixes`): the sign is
-    where the model goes on writing after it should have stopped."""
+def candidate_pool(draws: list[Ink], words: list[str], n: int, ok: np.ndarray,
+                   default_hand: bool = True) -> Candidates:
+    """Each word's ``n`` draws (``n`` per word, in a row) and, in the
+    ``default_hand``, two more kinds of candidate:
+
+    * for a word of one character or ending in a sign (".", ",", ")"...), the
+      stroke prefixes of its acceptable draws (:func:`stroke_prefixes`): the
+      sign is where the model goes on writing after it should have stopped;
+    * for a lone sign or digit, the font's (:func:`font_sign`)."""
     inks, texts, good = list(draws), [w for w in words for _ in range(n)], list(ok)
     draw, groups = list(range(len(draws))), []
+
+    def add(ink: Ink, w: str, j: int) -> None:
+        group.append(len(inks))
+        inks.append(ink)
+        texts.append(w)
+        good.append(True)
+        draw.append(j)
+
     for k, w in enumerate(words):
         group = list(range(k * n, (k + 1) * n))
-        if cuts and (len(w) == 1 or not w[-1].isalnum()):
+        if default_hand and (len(w) == 1 or not w[-1].isalnum()):
             for j in group[:]:
                 if not ok[j]:
                     continue
                 for prefix in stroke_prefixes(draws[j]):
-                    if prefix.num_points < 2:
-                        continue
-                    group.append(len(inks))
-                    inks.append(prefix)
-                    texts.append(w)
-                    good.append(True)
-                    draw.append(j)
+                    if prefix.num_points >= 2:
+                        add(prefix, w, j)
+        if default_hand and len(w) == 1 and not w.isalpha():
+            add(font_sign(w).copy(), w, -1)
         groups.append(np.array(group))
     return Candidates(inks, texts, np.array(good, dtype=bool), groups, np.array(draw))
 
@@ -462,7 +503,8 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
     log-likelihood per letter of the draw's picture. With the image reader, the
     recogniser reads only the draws that can still win (:func:`contender_scores`).
     Without a primer, a word of one character or ending in a sign also ranks
-    its draws cut after their first strokes (:func:`candidate_pool`)."""
+    its draws cut after their first strokes, and a lone sign or digit the
+    font's sign (:func:`candidate_pool`)."""
     order = sorted(range(len(words)), key=lambda i: len(words[i]))
     n = max(1, candidates) if ranker is not None else 1
     out: list[Ink | None] = [None] * len(words)
@@ -477,7 +519,7 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
             ok = np.array([_acceptable(ink, w) for ink, w in zip(inks, widths)])
             if n > 1:
                 trimmed = [_trim(ink, w) for ink, w in zip(inks, widths)]
-                c = candidate_pool(trimmed, [words[i] for i in todo], n, ok, cuts=primer is None)
+                c = candidate_pool(trimmed, [words[i] for i in todo], n, ok, default_hand=primer is None)
                 pool, texts, good, groups = c.inks, c.texts, c.ok, c.groups
                 bonus = separate_letters * letters_apart(pool, texts)
                 if reader is not None and reader_weight:
