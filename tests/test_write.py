@@ -275,7 +275,7 @@ def test_a_one_character_word_may_keep_only_the_first_strokes_of_a_draw(tiny_gen
     other words keep whole draws."""
     from inkstroke.write.api import PREFIX_STROKES, _trim, generate_words
 
-    words, n = ["/", "ab", "b."], 4
+    words, n = ["l", "ab", "b."], 4  # a letter: a lone sign also ranks the font's sign (below)
     chosen = generate_words(words, tiny_generator, None, 1.0, 0.0, seed=5, retries=0, candidates=n,
                             ranker=FewestStrokesReader(), separate_letters=0.0)
     by_hand = draws_by_hand(tiny_generator, words, n, 1.0, 5)
@@ -347,6 +347,55 @@ def test_a_word_in_capitals_is_written_letter_by_letter_and_set_as_one_word(mode
     write_json(words[0][1], sample)
     styled = inkstroke.write("GO go", model=model, seed=2, style=str(sample))
     assert [w for w, _ in styled.words] == ["GO", "go"]
+
+
+def test_font_sign_is_the_fonts_sign_at_an_x_height_of_one_on_the_baseline():
+    import string
+
+    from inkstroke.write.api import _baseline, font_sign
+
+    x = font_sign("x")
+    assert x.bounds()[1] == pytest.approx(-1.0) and x.bounds()[3] == pytest.approx(0.0)
+    assert x.bounds()[0] == 0.0 and x.units == "normalized" and x.y_axis == "down"
+    eq, under, caret = font_sign("="), font_sign("_"), font_sign("^")
+    assert -1.0 < eq.bounds()[1] < eq.bounds()[3] < 0.0 and len(eq.strokes) == 2  # two bars in the body band
+    assert under.bounds()[1] > 0.0  # below the baseline
+    assert caret.bounds()[3] < -0.5  # high up
+    # set where the font sets it, not where the median of a word's ink would put it
+    assert _baseline(under) == 0.0 and _baseline(under.copy(meta={})) != pytest.approx(0.0)
+    for c in string.digits + string.punctuation:
+        assert font_sign(c).num_points >= 2 and font_sign(c).source == "hershey:futural"
+
+
+def test_candidate_pool_offers_the_font_sign_for_a_lone_sign_or_digit():
+    from inkstroke.write.api import candidate_pool, font_sign
+
+    words, n = ["=", "7", "a", "ab", "=="], 2
+    draws = [Ink([np.array([[0.0, 0.0], [1.0, -1.0]]), np.array([[0.5, 0.0], [0.5, -1.0]])]) for _ in words for _ in range(n)]
+    ok = np.ones(len(draws), dtype=bool)
+    c = candidate_pool(draws, words, n, ok)
+    fonts = {c.texts[i] for i in range(len(c.inks)) if c.draw[i] == -1}
+    assert fonts == {"=", "7"}
+    for k, w in enumerate(words[:2]):
+        font = [i for i in c.groups[k] if c.draw[i] == -1]
+        assert len(font) == 1 and c.ok[font[0]] and np.array_equal(c.inks[font[0]].points(), font_sign(w).points())
+    styled = candidate_pool(draws, words, n, ok, cuts=False)  # in a style: no cuts, the font's signs all the same
+    assert [styled.texts[i] for i in range(len(styled.inks)) if styled.draw[i] == -1] == ["=", "7"]
+    assert len(styled.inks) == len(draws) + 2
+
+
+def test_a_lone_sign_the_readers_read_best_from_the_font_is_set_where_the_font_sets_it():
+    """The shipped model draws a lone "^" as a scribble; the readers keep the
+    font's, and it sits high above the baseline as the font draws it."""
+    from inkstroke.write.api import font_sign
+
+    layout = PageLayout()
+    doc = inkstroke.write("^", seed=0, layout=layout)
+    assert doc.words[0][1].source == "hershey:futural"
+    x0, y0, x1, y1 = doc.pages[0].bounds()
+    base = wrap([[x1 - x0]], layout)[0][0].baseline
+    _, f0, _, f1 = font_sign("^").bounds()
+    assert (y0, y1) == pytest.approx((base + f0 * layout.x_height, base + f1 * layout.x_height))
 
 
 def test_lone_character_box_is_measured_for_single_characters():

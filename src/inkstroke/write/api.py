@@ -6,10 +6,10 @@ style is a primer: a real ink and its text, fed to the model before every
 word, so every word and line continues the same hand. In the default hand,
 a word in capitals is written letter by letter, as block capitals, and set
 as one word, and a character standing alone ("I", "(", "-", "7") is set at
-the size and height UNIPEN writers give it; a sign or digit standing alone
-may come from a single-stroke font instead, where the readers read the
-font's better than the model's draws. Words are then measured, wrapped into
-lines and placed on their baselines; pages follow.
+the size and height UNIPEN writers give it. In every hand, a sign or digit
+standing alone comes from a single-stroke font instead where the readers
+read the font's better than the model's draws. Words are then measured,
+wrapped into lines and placed on their baselines; pages follow.
 
 A generated word whose ink is empty, or much wider than its text allows
 (trailing scribble), is drawn again with the next seed, up to ``retries``
@@ -453,15 +453,15 @@ class Candidates:
     draw: np.ndarray
 
 
-def candidate_pool(draws: list[Ink], words: list[str], n: int, ok: np.ndarray,
-                   default_hand: bool = True) -> Candidates:
-    """Each word's ``n`` draws (``n`` per word, in a row) and, in the
-    ``default_hand``, two more kinds of candidate:
+def candidate_pool(draws: list[Ink], words: list[str], n: int, ok: np.ndarray, cuts: bool = True) -> Candidates:
+    """Each word's ``n`` draws (``n`` per word, in a row) and two more kinds
+    of candidate:
 
-    * for a word of one character or ending in a sign (".", ",", ")"...), the
-      stroke prefixes of its acceptable draws (:func:`stroke_prefixes`): the
-      sign is where the model goes on writing after it should have stopped;
-    * for a lone sign or digit, the font's (:func:`font_sign`)."""
+    * with ``cuts`` (the default hand), for a word of one character or ending
+      in a sign (".", ",", ")"...), the stroke prefixes of its acceptable
+      draws (:func:`stroke_prefixes`): the sign is where the model goes on
+      writing after it should have stopped;
+    * for a lone sign or digit, the font's (:func:`font_sign`), in every hand."""
     inks, texts, good = list(draws), [w for w in words for _ in range(n)], list(ok)
     draw, groups = list(range(len(draws))), []
 
@@ -474,14 +474,14 @@ def candidate_pool(draws: list[Ink], words: list[str], n: int, ok: np.ndarray,
 
     for k, w in enumerate(words):
         group = list(range(k * n, (k + 1) * n))
-        if default_hand and (len(w) == 1 or not w[-1].isalnum()):
+        if cuts and (len(w) == 1 or not w[-1].isalnum()):
             for j in group[:]:
                 if not ok[j]:
                     continue
                 for prefix in stroke_prefixes(draws[j]):
                     if prefix.num_points >= 2:
                         add(prefix, w, j)
-        if default_hand and len(w) == 1 and not w.isalpha():
+        if len(w) == 1 and not w.isalpha():
             add(font_sign(w).copy(), w, -1)
         groups.append(np.array(group))
     return Candidates(inks, texts, np.array(good, dtype=bool), groups, np.array(draw))
@@ -503,8 +503,8 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
     log-likelihood per letter of the draw's picture. With the image reader, the
     recogniser reads only the draws that can still win (:func:`contender_scores`).
     Without a primer, a word of one character or ending in a sign also ranks
-    its draws cut after their first strokes, and a lone sign or digit the
-    font's sign (:func:`candidate_pool`)."""
+    its draws cut after their first strokes; a lone sign or digit also ranks
+    the font's sign (:func:`candidate_pool`)."""
     order = sorted(range(len(words)), key=lambda i: len(words[i]))
     n = max(1, candidates) if ranker is not None else 1
     out: list[Ink | None] = [None] * len(words)
@@ -519,7 +519,7 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
             ok = np.array([_acceptable(ink, w) for ink, w in zip(inks, widths)])
             if n > 1:
                 trimmed = [_trim(ink, w) for ink, w in zip(inks, widths)]
-                c = candidate_pool(trimmed, [words[i] for i in todo], n, ok, default_hand=primer is None)
+                c = candidate_pool(trimmed, [words[i] for i in todo], n, ok, cuts=primer is None)
                 pool, texts, good, groups = c.inks, c.texts, c.ok, c.groups
                 bonus = separate_letters * letters_apart(pool, texts)
                 if reader is not None and reader_weight:
