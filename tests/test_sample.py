@@ -104,6 +104,21 @@ def test_bad_text_exits_2_with_one_line(tiny_run, tmp_path, capsys, text, needle
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("option, value, needle", [
+    ("--temperature", "-1", "temperature must be a number of at least 0, got -1.0"),
+    ("--temperature", "nan", "temperature must be a number of at least 0, got nan"),
+    ("--bias", "-0.5", "bias must be a number of at least 0, got -0.5"),
+    ("--guidance", "inf", "guidance must be a number of at least 0, got inf"),
+    ("--top-k", "0", "top_k must be at least 1, got 0"),
+    ("--top-p", "0", "top_p must be in (0, 1], got 0.0"),
+])
+def test_bad_sampling_settings_exit_2_with_one_line(tiny_run, tmp_path, capsys, option, value, needle):
+    out = tmp_path / "x.svg"
+    assert sample_cmd(tiny_run, out, "hello", extra=[option, value]) == 2
+    one_line_error(capsys, needle)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_prime_without_its_text_is_an_error(tiny_run, tmp_path, capsys, words):
     path = tmp_path / "prime.json"
     write_json(words[0][0].copy(text=None), path)

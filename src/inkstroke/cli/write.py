@@ -39,6 +39,7 @@ def write(
     import sys
 
     from inkstroke.errors import InkstrokeError
+    from inkstroke.render.layout import check_stroke_width, rgb
     from inkstroke.write.api import (
         DEFAULT_CANDIDATES,
         available_styles,
@@ -59,6 +60,9 @@ def write(
         except (OSError, UnicodeDecodeError) as e:
             raise InkstrokeError(f"{text[1:]}: cannot read the text ({e})") from None
     check_output(output)
+    if stroke_width is not None:  # the looks are checked before minutes of writing, not after
+        check_stroke_width(stroke_width)
+    rgb(color)
     if script == "hanzi":
         from inkstroke.cli.hanzi import write_hanzi
 

@@ -17,6 +17,7 @@ import numpy as np
 from inkstroke.errors import InkstrokeError
 from inkstroke.ink import Ink
 from inkstroke.io.container import atomic_write_bytes
+from inkstroke.render.layout import check_stroke_width
 from inkstroke.render.raster import Canvas, Color, raster_fit
 
 
@@ -72,8 +73,7 @@ def gif_frames(
     """
     if duration <= 0 or fps <= 0 or max_frames < 1:
         raise InkstrokeError(f"duration and fps must be positive and max_frames >= 1 (got {duration}, {fps}, {max_frames})")
-    if stroke_width <= 0:
-        raise InkstrokeError(f"stroke width must be positive, got {stroke_width}")
+    check_stroke_width(stroke_width)
     ink = ink.y_down()
     canvas = Canvas(raster_fit(ink, height, width, ink_height, "bbox", stroke_width, margin), stroke_width)
     clock = writing_clock(ink)

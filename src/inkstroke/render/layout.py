@@ -100,6 +100,13 @@ def fit(
     return Fit(float(scale), (float(offset[0]), float(offset[1])), float(canvas_w), float(canvas_h))
 
 
+def check_stroke_width(stroke_width: float) -> None:
+    """Every renderer's one rule for the pen: a positive, finite width (NaN
+    used to slip past ``<= 0`` and fail later with a message about margins)."""
+    if not (math.isfinite(stroke_width) and stroke_width > 0):
+        raise InkstrokeError(f"stroke width must be a positive number, got {stroke_width:g}")
+
+
 def rgb(color: str | tuple[int, int, int]) -> tuple[int, int, int]:
     """A colour name, ``#rrggbb`` or an (r, g, b) tuple as three 0-255 ints."""
     if isinstance(color, str):

@@ -20,7 +20,7 @@ from reportlab.pdfgen import canvas
 from inkstroke.errors import InkstrokeError
 from inkstroke.ink import Ink
 from inkstroke.io.container import atomic_write_bytes
-from inkstroke.render.layout import fit, ink_box, mm_per_unit, rgb
+from inkstroke.render.layout import check_stroke_width, fit, ink_box, mm_per_unit, rgb
 
 
 def page_size_mm(page_size: str | tuple[float, float], landscape: bool = False) -> tuple[float, float]:
@@ -48,8 +48,7 @@ def pdf_bytes(
     """A PDF document with one page per ink; lengths (margin, pen width) in mm."""
     if not inks:
         raise InkstrokeError("a PDF needs at least one ink")
-    if stroke_width <= 0:
-        raise InkstrokeError(f"stroke width must be positive, got {stroke_width}")
+    check_stroke_width(stroke_width)
     page_w, page_h = page_size_mm(page_size, landscape)
     area = (page_w - 2 * margin, page_h - 2 * margin)
     if min(area) <= 0:

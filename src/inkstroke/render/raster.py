@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 from inkstroke.errors import InkstrokeError
 from inkstroke.ink import Ink
 from inkstroke.io.container import atomic_write_bytes
-from inkstroke.render.layout import DEFAULT_HEIGHT, Fit, fit, rgb
+from inkstroke.render.layout import DEFAULT_HEIGHT, Fit, check_stroke_width, fit, rgb
 
 Color = str | tuple[int, int, int]
 MAX_PIXELS = 64_000_000  # of the output picture; a mistaken scale should fail, not swap
@@ -117,8 +117,7 @@ def render_png_array(
 
     With no size at all the picture is :data:`~inkstroke.render.layout.DEFAULT_HEIGHT` px tall.
     """
-    if stroke_width <= 0:
-        raise InkstrokeError(f"stroke width must be positive, got {stroke_width}")
+    check_stroke_width(stroke_width)
     ink = ink.y_down()
     canvas = Canvas(
         raster_fit(ink, height, width, ink_height, ink_height_of, stroke_width, margin), stroke_width

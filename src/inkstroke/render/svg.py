@@ -16,7 +16,7 @@ import numpy as np
 from inkstroke.errors import InkstrokeError
 from inkstroke.ink import Ink
 from inkstroke.io.container import atomic_write_bytes
-from inkstroke.render.layout import DEFAULT_HEIGHT, Fit, fit, mm_per_unit, rgb
+from inkstroke.render.layout import DEFAULT_HEIGHT, Fit, check_stroke_width, fit, mm_per_unit, rgb
 
 PRESSURE_LEVELS = 16  # distinct widths: neighbouring segments of one level share a path
 DEFAULTS = {  # per output unit; digits after the point: 1/100 px, 1/1000 mm
@@ -71,8 +71,8 @@ def ink_to_svg(
     (up to ``stroke_width``); inks without pressure keep a constant width.
     """
     units = units or "px"
-    if stroke_width is not None and stroke_width <= 0:
-        raise InkstrokeError(f"stroke width must be positive, got {stroke_width}")
+    if stroke_width is not None:
+        check_stroke_width(stroke_width)
     placement = svg_fit(ink, width, height, units, stroke_width, margin)
     stroke_width = DEFAULTS[units]["stroke_width"] if stroke_width is None else stroke_width
     digits = DEFAULTS[units]["digits"]

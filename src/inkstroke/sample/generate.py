@@ -12,6 +12,7 @@ cap derived from the text length.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -45,6 +46,20 @@ class SampleOptions:
     use_cache: bool = True
     run_to_cap: bool = False  # ignore the stop rules (for benchmarks)
     guidance: float = 0.0  # classifier-free guidance: >0 strengthens the text's pull on every choice
+
+    def __post_init__(self) -> None:
+        """Refuse settings that would sample garbage or NaN without saying so
+        (a negative temperature used to be clamped to near-greedy quietly)."""
+        for name in ("temperature", "bias", "guidance"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise InkstrokeError(f"{name} must be a number of at least 0, got {value!r}")
+        if self.top_k is not None and self.top_k < 1:
+            raise InkstrokeError(f"top_k must be at least 1, got {self.top_k}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise InkstrokeError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.steps_per_char < 1:
+            raise InkstrokeError(f"steps_per_char must be at least 1, got {self.steps_per_char}")
 
 
 def _filter(logits: torch.Tensor, top_k: int | None, top_p: float | None) -> torch.Tensor:

@@ -566,6 +566,9 @@ def write(text: str, *, model: str | None = None, style: str | None = None, styl
     gen = load_generator(model)
     guidance = default_guidance(gen) if guidance is None else guidance
     temperature = default_temperature(gen) if temperature is None else temperature
+    from inkstroke.sample.generate import SampleOptions
+
+    SampleOptions(temperature=temperature, bias=bias, guidance=guidance)  # refuses bad values before any work
     supported = set(gen.text_tok.vocab[2:])
     text = prepare_text(text, supported, unsupported)
     primer = load_style(style, model, style_text)
@@ -676,7 +679,8 @@ def save_document(doc: Document, path: str | Path, stroke_width: float | None = 
         from inkstroke.render.pdf import pdf_bytes
 
         w, h = doc.pages[0].meta["page_mm"]
-        data = pdf_bytes(doc.pages, page_size=(w, h), margin=0.0, stroke_width=stroke_width or 0.35, color=color)
+        data = pdf_bytes(doc.pages, page_size=(w, h), margin=0.0, stroke_width=0.35 if stroke_width is None else stroke_width,
+                         color=color)
         atomic_write_bytes(path, lambda f: f.write(data))
         return [path]
     paths = page_paths(path, len(doc.pages))

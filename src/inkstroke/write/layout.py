@@ -7,6 +7,7 @@ widths, so a line never overflows its margin.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from inkstroke.errors import InkstrokeError
@@ -43,6 +44,11 @@ class PageLayout:
         w, h = self.size()
         if self.align not in ("left", "center", "right", "justify"):
             raise InkstrokeError(f"unknown alignment {self.align!r}; use left, center, right or justify")
+        for name, value in (("page width", w), ("page height", h), ("margin", self.margin),
+                            ("x-height", self.x_height), ("line spacing", self.line_spacing),
+                            ("word spacing", self.word_spacing)):
+            if not math.isfinite(value):
+                raise InkstrokeError(f"{name} must be a finite number, got {value:g}")
         if self.x_height <= 0 or self.margin < 0 or self.line_spacing <= 0:
             raise InkstrokeError("x-height and line spacing must be positive, margins non-negative")
         if self.word_spacing < 0:
