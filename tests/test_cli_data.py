@@ -122,6 +122,9 @@ def test_bad_imports_leave_no_file(unipen, tmp_path, capsys):
         (["unipen", str(unipen), "--categories", "5"], "data/5"),
         (["inkml", str(unipen), "--categories", "6"], "--categories does not apply"),
         (["unipen", str(broken)], r"broken\.dat:8"),  # a malformed pen line halfway through
+        (["unipen", str(unipen), "--valid", "1"], r"valid share must lie in \[0, 1\), got 1"),
+        (["unipen", str(unipen), "--test", "-0.5"], r"test share must lie in \[0, 1\), got -0.5"),
+        (["unipen", str(unipen), "--valid", "0.6", "--test", "0.6"], "leave no writers to train on"),
     ]
     for args, message in cases:
         assert_refused(["data", "import", *args, "-o", out], capsys, message)

@@ -111,6 +111,7 @@ OK = '"y_axis": "down", "text": null, "units": "unit"'
             r"bad.json:1: not valid UTF-8",
         ),
         (b"\n\n" + b"[" * 100000, "invalid JSON"),
+        ('{"strokes": [[[0, 0], [1e300, 1]]], "y_axis": "up"}', r"stroke 0 holds a coordinate beyond"),
     ],
 )
 def test_errors_name_the_file_and_the_json_path(tmp_path, content, message):

@@ -320,3 +320,18 @@ def test_render_a_real_unipen_line(tmp_path):
     save_ink(line, tmp_path / "line.gif", ink_height=48)
     assert len(iio.imread(tmp_path / "line.gif", index=None)) > 10
     assert fit(line, height=48).height == 48
+
+
+@pytest.mark.parametrize("duration", [1e-9, 1e6])
+def test_gif_duration_out_of_range_is_one_clear_error(tmp_path, duration):
+    ink = Ink([np.array([[0.0, 0.0], [1.0, 1.0]])])
+    with pytest.raises(InkstrokeError, match="duration must lie between 0.1 and 3600 s"):
+        save_ink(ink, tmp_path / "a.gif", duration=duration)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("ink_height", [0.0, -1.0])
+def test_a_non_positive_ink_height_is_named(tmp_path, ink_height):
+    ink = Ink([np.array([[0.0, 0.0], [1.0, 1.0]])])
+    with pytest.raises(InkstrokeError, match="ink height must be a positive number of pixels"):
+        save_ink(ink, tmp_path / "a.png", ink_height=ink_height)

@@ -112,6 +112,12 @@ def test_simulate_writes_report_and_image(tmp_path, hello):
             "cannot reach",
         ),
         (["gcode", "-o", "{out}.gcode", "--profile", "panda"], "its kind is 'arm', but 'plotter'"),
+        (["gcode", "-o", "{out}.xyz"], "unknown output format; use one of .gcode"),
+        (["svg", "-o", "{out}.gcode"], "unknown output format; use one of .svg"),
+        (["svg", "-o", "{out}.svg", "--pen-width", "0"], "pen width must be a positive number of mm"),
+        (["trajectory", "-o", "{out}.csv", "--dt", "1e-6"], "time step must lie between 0.001 and 1 s"),
+        (["trajectory", "-o", "{out}.csv", "--dip-every", "1", "--drags", "100000"], "drags from 1 to 32"),
+        (["simulate", "--report", "{out}.json", "--image", "{out}/no-folder/x.png"], "does not exist"),
     ],
 )
 def test_bad_input_fails_before_any_output(tmp_path, hello, capsys, args, message):

@@ -126,6 +126,13 @@ def test_prime_without_its_text_is_an_error(tiny_run, tmp_path, capsys, words):
     one_line_error(capsys, "--prime-text")
 
 
+def test_a_file_that_is_not_a_checkpoint_is_named(tmp_path, capsys):
+    other = tmp_path / "notes.json"
+    other.write_text("{}")
+    assert sample_cmd(other, tmp_path / "x.svg", "hello") == 2
+    one_line_error(capsys, f"{other}: not an inkstroke checkpoint")
+
+
 @pytest.mark.parametrize("damage", ["truncated weights", "missing folder", "bad json"])
 def test_bad_checkpoint_exits_2_with_one_line(tiny_run_copy, tmp_path, capsys, damage):
     run = tiny_run_copy

@@ -615,11 +615,13 @@ def test_write_command(model, tmp_path, capsys, monkeypatch):
     (["hello", "-o", "{tmp}/x.png", "--color", "no-such-colour"], "colour"),
     (["@{tmp}/missing.txt", "-o", "{tmp}/x.svg"], "cannot read"),
     (["hello", "-o", "{tmp}/x.svg", "--temperature", "-0.5"], "temperature must be a number of at least 0"),
-    (["hello", "-o", "{tmp}/x.svg", "--bias", "nan"], "bias must be a number of at least 0"),
+    (["hello", "-o", "{tmp}/x.svg", "--bias", "nan"], "--bias must be a finite number, got nan"),
     (["hello", "-o", "{tmp}/x.pdf", "--stroke-width", "0"], "stroke width must be a positive number, got 0"),
-    (["hello", "-o", "{tmp}/x.png", "--stroke-width", "nan"], "stroke width must be a positive number, got nan"),
+    (["hello", "-o", "{tmp}/x.png", "--stroke-width", "nan"], "--stroke-width must be a finite number, got nan"),
+    (["hello", "-o", "{tmp}/x.png", "--stroke-width", "-1"], "stroke width must be a positive number, got -1"),
     (["hello", "-o", "{tmp}/x.svg", "--margin", "nan"], "margin must be a finite number"),
     (["hello", "-o", "{tmp}/x.svg", "--page", "infx300"], "page width must be a finite number"),
+    (["hello", "-o", "{tmp}/x.svg", "--style-text", "hello"], "give --style too"),
 ])
 def test_write_command_errors_leave_no_file(model, tmp_path, capsys, args, needle):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]

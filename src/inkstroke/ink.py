@@ -31,6 +31,11 @@ from inkstroke.errors import InkstrokeError
 YAxis = Literal["up", "down"]
 
 
+# The largest coordinate an ink may hold, in any unit: no writing surface is near
+# it (a UNIPEN tablet counts to 1e5), and squares of larger values overflow.
+MAX_COORDINATE = 1e9
+
+
 class InkError(InkstrokeError):
     """An ink (or a file that should hold one) is malformed."""
 
@@ -103,10 +108,15 @@ class Ink:
         return replace(self, **changes)
 
     def check_finite(self, where: str = "ink") -> Ink:
-        """Raise :class:`InkError` naming ``where`` if any value is NaN or infinite."""
+        """Raise :class:`InkError` naming ``where`` if any value is NaN or
+        infinite, or a coordinate lies beyond ±:data:`MAX_COORDINATE` (finite
+        still, but its squares overflow in any arithmetic on the ink)."""
         for i, s in enumerate(self.strokes):
             if not np.isfinite(s).all():
                 raise InkError(f"{where}: stroke {i} holds a NaN or infinite coordinate")
+            if len(s) and np.abs(s).max() > MAX_COORDINATE:
+                raise InkError(f"{where}: stroke {i} holds a coordinate beyond ±{MAX_COORDINATE:g} "
+                               f"({np.abs(s).max():g})")
         for name in ("times", "pressures"):
             for i, c in enumerate(getattr(self, name) or []):
                 if not np.isfinite(c).all():

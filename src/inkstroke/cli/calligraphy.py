@@ -29,7 +29,7 @@ def calligraphy(
         None, "--font", help="Style font of the target (default: Kaiti)."
     ),
     size: int = typer.Option(
-        256, "--size", help="Pixels per character: the 1024 frame as N x N, row 0 at y = 900."
+        256, "--size", min=16, max=8192, help="Pixels per character: the 1024 frame as N x N, row 0 at y = 900."
     ),
     steps: int = typer.Option(
         DEFAULT_STEPS, "--steps", help="Optimisation steps; 0 renders the default motion."

@@ -38,8 +38,14 @@ def import_(
 ) -> None:
     """Read FORMAT data at PATH into one .inks file, split by writer."""
     from inkstroke.io import importer
-    from inkstroke.io.container import InkDataset, write_inks, writer_disjoint_splits
+    from inkstroke.io.container import (
+        InkDataset,
+        check_split_shares,
+        write_inks,
+        writer_disjoint_splits,
+    )
 
+    check_split_shares(valid, test)
     if output.suffix != ".inks":
         raise InkstrokeError(f"{output}: the output of an import is an .inks file")
     if not output.parent.is_dir():

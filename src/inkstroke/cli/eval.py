@@ -15,7 +15,7 @@ app = typer.Typer(help="Evaluate generated handwriting against real handwriting.
 @app.command("legibility")
 def legibility(
     data: Path = typer.Option(..., "--data", help="UNIPEN .inks (from `inkstroke data import unipen`); its validation writers give the texts and the human reference."),
-    n: int = typer.Option(100, "-n", help="Number of lines."),
+    n: int = typer.Option(100, "-n", min=1, help="Number of lines."),
     model: Path | None = typer.Option(None, "--model", help="Checkpoint (default: the shipped model)."),
     style: str | None = typer.Option(None, "--style"),
     temperature: float | None = typer.Option(None, "--temperature", help="Default: the model's tuned value."),

@@ -7,7 +7,10 @@ into one line on stderr and exit code 2, with no traceback.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
+import math
 import sys
 
 import typer
@@ -71,6 +74,46 @@ for module, attr, name in COMMANDS:
             raise
 
 
+SEED_LIMIT = 2**32 - 1  # numpy's legacy generators take no more; torch none below 0
+
+
+def _flag(func, name: str) -> str:
+    """How the user spelt the parameter ``name`` of a command (its first long option)."""
+    default = inspect.signature(func).parameters[name].default
+    if isinstance(default, typer.models.ArgumentInfo):
+        return name.upper()
+    decls = [d for d in getattr(default, "param_decls", ()) or () if d.startswith("--")]
+    return decls[0] if decls else "--" + name.replace("_", "-")
+
+
+def checked(func):
+    """The command, refusing non-finite numbers and seeds out of range before it
+    runs: a NaN margin or pen width passes every ``<= 0`` test and only fails
+    deep inside (or is written into G-code), and a negative seed fails in numpy."""
+
+    @functools.wraps(func)
+    def run(**kwargs):
+        for name, value in kwargs.items():
+            for v in value if isinstance(value, (tuple, list)) else (value,):
+                if isinstance(v, float) and not math.isfinite(v):
+                    raise InkstrokeError(f"{_flag(func, name)} must be a finite number, got {v}")
+            if name == "seed" and isinstance(value, int) and not 0 <= value <= SEED_LIMIT:
+                raise InkstrokeError(f"{_flag(func, name)} must be between 0 and {SEED_LIMIT}, got {value}")
+        return func(**kwargs)
+
+    return run
+
+
+def _check_all(typer_app: typer.Typer) -> None:
+    for info in typer_app.registered_commands:
+        info.callback = checked(info.callback)
+    for group in typer_app.registered_groups:
+        _check_all(group.typer_instance)
+
+
+_check_all(app)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         code = app(args=argv, standalone_mode=False)
@@ -88,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # usage errors carry their own exit code (2)
         # Typer ≥ 0.2x raises its vendored copy of click's exceptions, older ones click's own:
         # recognise them by what they do, not by which module defines them.
-        if callable(getattr(e, "show", None)) and isinstance(getattr(e, "exit_code", None), int):
-            e.show()
+        if callable(getattr(e, "format_message", None)) and isinstance(getattr(e, "exit_code", None), int):
+            ctx = getattr(e, "ctx", None)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            typer.echo(f"error: {e.format_message()}{hint}", err=True)
             return e.exit_code
         if type(e).__name__ == "Abort":
             return 1

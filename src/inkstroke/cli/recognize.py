@@ -67,7 +67,7 @@ def train_recognizer(
     out: Path = typer.Option(Path("runs/recognizer"), "--out", help="Run folder for checkpoints."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
     generator: Path | None = typer.Option(None, "--generator", help="Generator checkpoint whose stroke tokens to share (default: the shipped one)."),
-    steps: int | None = typer.Option(None, "--steps", help="Override the number of steps."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Override the number of steps."),
     image: bool = typer.Option(False, "--image", help="Train the image reader (configs/image-reader.toml) on pictures of the same examples."),
 ) -> None:
     """Train the CTC recogniser on the generator's motion tokens, or with --image the image reader on their pictures."""

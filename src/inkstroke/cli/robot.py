@@ -51,6 +51,10 @@ def _ordered(ink, start, optimize):
     return ordered
 
 
+GCODE_SUFFIXES = (".gcode", ".nc", ".ngc", ".gc", ".g")
+WAYPOINT_SUFFIXES = (".csv", ".json")
+
+
 def _write_text(path: Path, text: str) -> None:
     from inkstroke.io.container import atomic_write_bytes
 
@@ -82,8 +86,10 @@ def gcode(
     optimize: bool | None = OPTIMIZE,
 ) -> None:
     """G-code for a GRBL pen plotter: G21/G90, G0/G1 with feeds, pen by servo or Z."""
+    from inkstroke.io.container import check_output_path
     from inkstroke.robot.gcode import PlotterProfile, to_gcode
 
+    check_output_path(output, GCODE_SUFFIXES)
     machine = PlotterProfile.load(profile)
     placed, sheet = _placed(ink, paper, orientation, margin, scale, height, align, offset)
     placed = _ordered(placed, (-offset[0], -offset[1]), optimize)
@@ -109,8 +115,10 @@ def svg(
     optimize: bool | None = OPTIMIZE,
 ) -> None:
     """Plotter SVG in millimetres: one polyline per stroke in one layer."""
+    from inkstroke.io.container import check_output_path
     from inkstroke.robot.plotter_svg import plotter_svg
 
+    check_output_path(output, (".svg",))
     placed, sheet = _placed(ink, paper, orientation, margin, scale, height, align)
     placed = _ordered(placed, (0.0, sheet.height_mm), optimize)  # plotters home at the top-left
     _write_text(output, plotter_svg(placed, sheet, pen_width))
@@ -233,6 +241,9 @@ def trajectory(
     drags: int = DRAGS,
 ) -> None:
     """Time-stamped arm waypoints (base frame, m): position, tool quaternion, pen state."""
+    from inkstroke.io.container import check_output_path
+
+    check_output_path(output, WAYPOINT_SUFFIXES)
     _, sheet, traj = _plan(**_plan_args(locals()))
     traj.write(output)
     typer.echo(f"wrote {output}: {len(traj)} waypoints, {traj.t[-1]:.1f} s, on {sheet.describe()}")
@@ -274,9 +285,16 @@ def simulate(
     """Write INK with a simulated Franka Panda (PyBullet) and report how well it followed."""
     from rich.progress import Progress
 
+    from inkstroke.io.container import check_output_path
     from inkstroke.robot.simulate import simulate as run
     from inkstroke.robot.simulate import trace_image
 
+    # every output is checked before minutes of simulation, so none is left alone
+    check_output_path(report, (".json",))
+    if image is not None:
+        check_output_path(image, (".png",))
+    if output is not None:
+        check_output_path(output, WAYPOINT_SUFFIXES)
     profile, sheet, traj = _plan(**_plan_args(locals()))
     if output is not None:
         traj.write(output)

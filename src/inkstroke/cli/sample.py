@@ -30,6 +30,8 @@ def sample(
 
     gen = Generator.from_checkpoint(checkpoint)
     primer = None
+    if prime is None and prime_text is not None:
+        raise InkstrokeError("--prime-text says what the --prime ink says; give --prime too")
     if prime is not None:
         if not prime_text:
             raise InkstrokeError("--prime needs --prime-text (what the priming ink says)")
@@ -50,7 +52,7 @@ def attention(
     temperature: float = typer.Option(0.6, "--temperature"),
 ) -> None:
     """Plot the cross-attention of a sample of TEXT."""
-    from inkstroke.io.container import atomic_write_bytes
+    from inkstroke.io.container import atomic_write_bytes, check_output_path
     from inkstroke.sample.generate import Generator
     from inkstroke.sample.inspect import (
         attention_figure,
@@ -59,6 +61,7 @@ def attention(
         head_diagonality,
     )
 
+    check_output_path(output, (".png",))
     gen = Generator.from_checkpoint(checkpoint)
     w, text = attention_maps(gen, text, seed=seed, temperature=temperature)
     fig = attention_figure(w, text)

@@ -17,9 +17,9 @@ def train(
     out: Path = typer.Option(Path("runs/handwriting"), "--out", help="Run folder for checkpoints and logs."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
     overfit: int | None = typer.Option(None, "--overfit", help="Debug ladder: memorise N examples; exit 0 if memorised, 1 if not."),
-    steps: int | None = typer.Option(None, "--steps", help="Override the number of steps (with --overfit: the most steps to try)."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Override the number of steps (with --overfit: the most steps to try)."),
     seed: int | None = typer.Option(None, "--seed"),
-    limit: int | None = typer.Option(None, "--limit", help="Use at most this many inks (quick runs)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Use at most this many inks (quick runs)."),
     init_from: Path | None = typer.Option(None, "--init-from", help="Warm start: copy matching weights from this run."),
 ) -> None:
     """Train a handwriting model (motion tokens or the MDN baseline)."""
@@ -54,7 +54,7 @@ def distill(
     config: Path | None = typer.Option(None, "--config", help="TOML config (configs/distill.toml)."),
     out: Path = typer.Option(Path("runs/distilled"), "--out", help="Run folder: the teacher's samples, checkpoints."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
-    steps: int | None = typer.Option(None, "--steps", help="Override the number of steps."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Override the number of steps."),
     seed: int | None = typer.Option(None, "--seed"),
 ) -> None:
     """Distil a model's guided sampling into one that needs no guidance (one decoder pass per step, not two)."""

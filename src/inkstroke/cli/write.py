@@ -60,6 +60,8 @@ def write(
         except (OSError, UnicodeDecodeError) as e:
             raise InkstrokeError(f"{text[1:]}: cannot read the text ({e})") from None
     check_output(output)
+    if style_text is not None and style is None:
+        raise InkstrokeError("--style-text says what your --style sample says; give --style too")
     if stroke_width is not None:  # the looks are checked before minutes of writing, not after
         check_stroke_width(stroke_width)
     rgb(color)

@@ -38,7 +38,13 @@ def importer(fmt: str) -> Callable[..., Iterator[Ink]]:
 
 
 def read_ink(spec: str | Path) -> Ink:
-    """One ink from a JSON or InkML file, or ``DATASET.inks:INDEX``."""
+    """One ink from a JSON or InkML file, or ``DATASET.inks:INDEX``; NaN,
+    infinite or absurdly large coordinates are refused here, once for every
+    command that reads an ink."""
+    return _read_one(spec).check_finite(str(spec))
+
+
+def _read_one(spec: str | Path) -> Ink:
     text = str(spec)
     if ".inks:" in text:
         from inkstroke.io.container import InkDataset

@@ -33,6 +33,23 @@ ALIGN = 64
 SPLITS = ("train", "valid", "test")
 
 
+def check_output_path(path: str | os.PathLike, suffixes: Sequence[str] | None = None) -> Path:
+    """``path`` if it can be written, in one of ``suffixes`` (lower case, with
+    the dot; None: any); otherwise one clear error. Commands call it before
+    their work, so that minutes of it are not lost to a typo in ``-o``."""
+    path = Path(path)
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise InkError(f"{path}: unknown output format; use one of {', '.join(suffixes)}")
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise InkError(f"{path}: the folder {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise InkError(f"{path}: the folder {directory} is not writable")
+    if path.is_dir():
+        raise InkError(f"{path}: is a folder")
+    return path
+
+
 def atomic_write_bytes(path: str | os.PathLike, write) -> None:
     """Call ``write(fileobj)`` on a temporary file beside ``path``, then rename it.
 
@@ -42,6 +59,8 @@ def atomic_write_bytes(path: str | os.PathLike, write) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InkError(f"{path}: the folder {directory} does not exist")
+    if path.is_dir():
+        raise InkError(f"{path}: is a folder")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -213,10 +232,20 @@ class InkDataset(Sequence[Ink]):
         }
 
 
+def check_split_shares(valid: float, test: float) -> None:
+    """Refuse shares of writers that leave no split to train on."""
+    for name, share in (("valid", valid), ("test", test)):
+        if not 0 <= share < 1:
+            raise InkError(f"the {name} share must lie in [0, 1), got {share:g}")
+    if valid + test >= 1:
+        raise InkError(f"the valid and test shares leave no writers to train on ({valid:g} + {test:g} >= 1)")
+
+
 def writer_disjoint_splits(
     writers: Sequence[str | None], valid: float = 0.1, test: float = 0.1, seed: int = 0
 ) -> list[str]:
     """Assign whole writers to train/valid/test so no writer spans two splits."""
+    check_split_shares(valid, test)
     uniq = sorted({w or "" for w in writers})
     rng = np.random.default_rng(seed)
     rng.shuffle(uniq)

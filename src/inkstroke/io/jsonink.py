@@ -166,7 +166,7 @@ def read_json(path: str | os.PathLike) -> Ink:
         ) from None
     except (ValueError, RecursionError) as e:
         raise InkstrokeError(f"{path}: invalid JSON ({e})") from None
-    return ink_from_dict(data, str(path))
+    return ink_from_dict(data, str(path)).check_finite(str(path))
 
 
 def write_json(ink: Ink, path: str | os.PathLike) -> None:

@@ -53,6 +53,8 @@ def write_run(run_dir: str | Path, model: torch.nn.Module, meta: dict) -> None:
 def read_meta(path: str | Path, kind: str, what: str) -> tuple[Path, dict]:
     """(run folder, metadata) of a checkpoint folder or its JSON, checked to be ``kind``."""
     path = Path(path)
+    if path.is_file() and path.name not in (META, WEIGHTS):
+        raise InkstrokeError(f"{path}: not an inkstroke checkpoint (give its run folder or its {META})")
     run_dir = path.parent if path.is_file() else path
     meta_path = run_dir / META
     if not meta_path.exists():

@@ -9,6 +9,7 @@ costs one rendering, not one per frame.
 
 from __future__ import annotations
 
+import math
 import os
 
 import imageio.v3 as iio
@@ -19,6 +20,10 @@ from inkstroke.ink import Ink
 from inkstroke.io.container import atomic_write_bytes
 from inkstroke.render.layout import check_stroke_width
 from inkstroke.render.raster import Canvas, Color, raster_fit
+
+# seconds the writing may play in: GIF frame delays are whole hundredths of a
+# second, so a shorter replay has no frames to show, and a longer one is no replay
+MIN_DURATION, MAX_DURATION = 0.1, 3600.0
 
 
 def writing_clock(ink: Ink) -> list[np.ndarray]:
@@ -71,8 +76,10 @@ def gif_frames(
     frames; the last frame, the whole ink, stays ``hold`` seconds longer.
     Sizes are those of :func:`~inkstroke.render.raster.render_png_array`.
     """
-    if duration <= 0 or fps <= 0 or max_frames < 1:
-        raise InkstrokeError(f"duration and fps must be positive and max_frames >= 1 (got {duration}, {fps}, {max_frames})")
+    if not (MIN_DURATION <= duration <= MAX_DURATION):
+        raise InkstrokeError(f"duration must lie between {MIN_DURATION:g} and {MAX_DURATION:g} s, got {duration:g}")
+    if not (fps > 0 and math.isfinite(fps)) or max_frames < 1:
+        raise InkstrokeError(f"fps must be positive and max_frames >= 1 (got {fps}, {max_frames})")
     check_stroke_width(stroke_width)
     ink = ink.y_down()
     canvas = Canvas(raster_fit(ink, height, width, ink_height, "bbox", stroke_width, margin), stroke_width)

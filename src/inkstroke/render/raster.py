@@ -44,6 +44,8 @@ def raster_fit(
     pad = margin + stroke_width / 2
     scale = None
     if ink_height is not None:
+        if not (math.isfinite(ink_height) and ink_height > 0):
+            raise InkstrokeError(f"ink height must be a positive number of pixels, got {ink_height:g}")
         ink = ink.y_down()
         if ink_height_of == "body":
             extent = ink.body_height() if ink.num_points else 1.0

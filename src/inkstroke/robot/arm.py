@@ -224,6 +224,10 @@ class _Move:
     stroke: int = -1
 
 
+MIN_DT_S, MAX_DT_S = 1e-3, 1.0  # the waypoints' time step, s
+MAX_DRAGS = 32  # drags towards the inkstone's rim per dip
+
+
 def check_limits(motion: Motion, profile: ArmProfile) -> None:
     """Raise before planning if a speed, acceleration or height is out of bounds."""
     checks = [
@@ -239,11 +243,14 @@ def check_limits(motion: Motion, profile: ArmProfile) -> None:
     for what, value in [
         ("approach height", motion.approach_mm),
         ("retreat height", motion.retreat_mm),
-        ("time step", motion.dt_s),
         ("junction deviation", motion.junction_mm),
     ]:
         if not value > 0:
             raise InkstrokeError(f"{what} must be positive, got {value:g}")
+    # a waypoint each millisecond is a fast arm controller's rate; finer steps only
+    # make millions of waypoints (a 1e-9 s step planned for minutes)
+    if not MIN_DT_S <= motion.dt_s <= MAX_DT_S:
+        raise InkstrokeError(f"time step must lie between {MIN_DT_S:g} and {MAX_DT_S:g} s, got {motion.dt_s:g}")
     if motion.pen_press_mm < 0:
         raise InkstrokeError(f"pen press must not be negative, got {motion.pen_press_mm:g} mm")
 
@@ -276,12 +283,12 @@ def plan_arm(
     if inkstone is not None:
         if (
             inkstone.every < 1
-            or inkstone.drags < 1
+            or not 1 <= inkstone.drags <= MAX_DRAGS
             or inkstone.radius_mm <= 0
             or inkstone.press_mm < 0
         ):
             raise InkstrokeError(
-                "inkstone: every and drags must be at least 1, radius positive, press not negative"
+                f"inkstone: every must be at least 1, drags from 1 to {MAX_DRAGS}, radius positive, press not negative"
             )
         if not 0 < inkstone.last_extent <= 1:
             raise InkstrokeError(

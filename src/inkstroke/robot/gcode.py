@@ -63,6 +63,9 @@ class PlotterProfile:
                 raise InkstrokeError(f"{pen_where}: up_mm must lie above down_mm")
         if len(bed) != 2:
             raise InkstrokeError(f"{where}: 'bed_mm' must be [width, height]")
+        decimals = data.get("decimals", 3)
+        if not isinstance(decimals, int) or not 0 <= decimals <= 6:
+            raise InkstrokeError(f"{where}: 'decimals' must be a whole number from 0 to 6, got {decimals!r}")
         return cls(
             name=str(data.get("name", spec)),
             bed_mm=(float(bed[0]), float(bed[1])),
@@ -71,7 +74,7 @@ class PlotterProfile:
             max_feed_mm_min=require(data, "max_feed_mm_min", where, positive=True),
             header=tuple(data.get("header", ("G21", "G90"))),
             footer=tuple(data.get("footer", ())),
-            decimals=int(data.get("decimals", 3)),
+            decimals=decimals,
             description=str(data.get("description", "")),
             **extra,
         )

@@ -9,6 +9,7 @@ or ``arm``) so that a plotter profile given to the arm planner fails clearly.
 from __future__ import annotations
 
 import json
+import math
 from importlib import resources
 from pathlib import Path
 
@@ -34,6 +35,8 @@ def load_profile_data(spec: str | Path, kind: str) -> tuple[dict, str]:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise InkstrokeError(f"{path}: no such profile file") from None
+        except UnicodeDecodeError as e:
+            raise InkstrokeError(f"{path}: not a JSON profile ({e})") from None
     else:
         entry = resources.files("inkstroke.robot").joinpath("profiles", f"{spec}.json")
         if not entry.is_file():
@@ -60,11 +63,11 @@ def require(data: dict, key: str, where: str, kind: type = float, positive: bool
     try:
         if kind is float:
             value = float(value)
-            if positive and not value > 0:
+            if not math.isfinite(value) or (positive and not value > 0):
                 raise ValueError
         elif kind is list and not isinstance(value, list):
             raise ValueError
     except (TypeError, ValueError):
-        need = "a positive number" if positive else kind.__name__
+        need = "a positive number" if positive else "a finite number" if kind is float else kind.__name__
         raise InkstrokeError(f"{where}: {key!r} must be {need}, got {data[key]!r}") from None
     return value

@@ -9,6 +9,7 @@ y-down convention; the plotter's own bed offset is not part of the file.
 
 from __future__ import annotations
 
+import math
 from xml.sax.saxutils import escape
 
 from inkstroke.errors import InkstrokeError
@@ -18,6 +19,8 @@ from inkstroke.robot.frame import Paper
 
 def plotter_svg(ink: Ink, paper: Paper, pen_width_mm: float = 0.3, decimals: int = 3) -> str:
     """The SVG document of a placed ink (paper frame, mm)."""
+    if not (math.isfinite(pen_width_mm) and pen_width_mm > 0):
+        raise InkstrokeError(f"pen width must be a positive number of mm, got {pen_width_mm:g}")
     if ink.units != "mm":
         raise InkstrokeError(
             f"plotter SVG needs an ink placed on paper in mm, got units {ink.units!r}"

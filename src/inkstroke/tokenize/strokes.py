@@ -240,5 +240,5 @@ class StrokeTokenizer:
     def load(cls, path: str | Path) -> StrokeTokenizer:
         try:
             return cls.from_dict(json.loads(Path(path).read_text()), str(path))
-        except (OSError, json.JSONDecodeError) as e:
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
             raise InkstrokeError(f"{path}: cannot read tokenizer ({e})") from None

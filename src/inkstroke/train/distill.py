@@ -92,32 +92,50 @@ def word_pool(data: str | Path, n: int, made_up: float, supported: set[str],
     return pool
 
 
-def teacher_samples(gen: Generator, words: list[str], splits: list[str], cfg: DistillConfig,
-                    progress=None) -> TokenCache:
-    """The guided teacher's draw of each word, as motion tokens."""
-    centers_x, centers_y = gen.stroke_tok.x.centers, gen.stroke_tok.y.centers
-    order = sorted(range(len(words)), key=lambda i: len(words[i]))
-    steps: list[np.ndarray | None] = [None] * len(words)
-    for a in range(0, len(order), cfg.sample_batch):
-        chunk = order[a : a + cfg.sample_batch]
-        opts = SampleOptions(temperature=cfg.temperature, guidance=cfg.guidance, seed=cfg.seed + a)
-        run = [tuple(t.numpy() for t in out) for out in gen.steps([words[i] for i in chunk], opts)]
-        pos, pen, alive = (np.stack(part) for part in zip(*run))
-        for k, i in enumerate(chunk):
-            p = pos[alive[:, k], k].astype(np.float64)
-            d = np.diff(np.vstack([np.zeros((1, 2)), p]), axis=0)
-            ids = np.column_stack([np.abs(d[:, :1] - centers_x).argmin(1), np.abs(d[:, 1:] - centers_y).argmin(1),
-                                   pen[alive[:, k], k]])
-            steps[i] = ids.astype(np.int16)
-        if progress is not None:
-            progress(len(chunk))
-    keep = [i for i in range(len(words)) if len(steps[i]) >= 2]  # type: ignore[arg-type]
+def sample_draws(gen: Generator, words: list[str], opts: SampleOptions) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One draw of each word, decoded together: its pen positions (T, 2)
+    float32, y down, first step from the origin, and pen bits (T,)."""
+    run = [tuple(t.numpy() for t in out) for out in gen.steps(words, opts)]
+    if not run:
+        return [(np.zeros((0, 2), np.float32), np.zeros(0, np.int64)) for _ in words]
+    pos, pen, alive = (np.stack(part) for part in zip(*run))
+    return [(pos[alive[:, k], k], pen[alive[:, k], k]) for k in range(len(words))]
+
+
+def step_ids(gen: Generator, points: np.ndarray, pens: np.ndarray) -> np.ndarray:
+    """A draw's motion tokens (T, 3) int16 back from its positions: every
+    sampled move is a bin centre, so each is the nearest one."""
+    d = np.diff(np.vstack([np.zeros((1, 2)), points.astype(np.float64)]), axis=0)
+    return np.column_stack([np.abs(d[:, :1] - gen.stroke_tok.x.centers).argmin(1),
+                            np.abs(d[:, 1:] - gen.stroke_tok.y.centers).argmin(1), pens]).astype(np.int16)
+
+
+def sample_cache(gen: Generator, words: list[str], splits: list[str], steps: list[np.ndarray]) -> TokenCache:
+    """A token cache of sampled draws (``steps[i]`` of ``words[i]``) whose
+    character positions are the expected ones used when sampling (``x_extent``
+    NaN); draws of fewer than two steps are left out."""
+    keep = [i for i in range(len(words)) if len(steps[i]) >= 2]
     off = lambda parts: np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.int64)  # noqa: E731
     tok = [steps[i] for i in keep]
     chars = [gen.text_tok.encode(words[i]).astype(np.int16) for i in keep]
     return TokenCache(np.concatenate(tok), off(tok), np.concatenate(chars), off(chars),
                       np.full((len(keep), 2), np.nan, dtype=np.float32), np.asarray([splits[i] for i in keep]),
                       [words[i] for i in keep], gen.stroke_tok, gen.text_tok)
+
+
+def teacher_samples(gen: Generator, words: list[str], splits: list[str], cfg: DistillConfig,
+                    progress=None) -> TokenCache:
+    """The guided teacher's draw of each word, as motion tokens."""
+    order = sorted(range(len(words)), key=lambda i: len(words[i]))
+    steps: list[np.ndarray] = [np.zeros((0, 3), np.int16)] * len(words)
+    for a in range(0, len(order), cfg.sample_batch):
+        chunk = order[a : a + cfg.sample_batch]
+        opts = SampleOptions(temperature=cfg.temperature, guidance=cfg.guidance, seed=cfg.seed + a)
+        for i, (points, pens) in zip(chunk, sample_draws(gen, [words[i] for i in chunk], opts)):
+            steps[i] = step_ids(gen, points, pens)
+        if progress is not None:
+            progress(len(chunk))
+    return sample_cache(gen, words, splits, steps)
 
 
 def guided(cond: torch.Tensor, uncond: torch.Tensor, g: float) -> torch.Tensor:

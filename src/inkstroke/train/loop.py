@@ -57,7 +57,7 @@ def read_toml(path: str | Path | None) -> dict:
         return tomllib.loads(Path(path).read_text())
     except FileNotFoundError:
         raise InkstrokeError(f"{path}: no such config file") from None
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise InkstrokeError(f"{path}: invalid TOML ({e})") from None
 
 

@@ -19,7 +19,6 @@ times: a cheap guard against the two classic failures of these models.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -487,6 +486,21 @@ def candidate_pool(draws: list[Ink], words: list[str], n: int, ok: np.ndarray, c
     return Candidates(inks, texts, np.array(good, dtype=bool), groups, np.array(draw))
 
 
+def rank_candidates(c: Candidates, ranker, reader=None, reader_weight: float = IMAGE_READER_WEIGHT,
+                    separate_letters: float = SEPARATE_LETTERS_BONUS) -> np.ndarray:
+    """Every candidate's rank (higher reads better; -inf: never chosen): the
+    ranker's log-likelihood per letter, plus ``reader_weight`` times the image
+    reader's, plus ``separate_letters`` times its strokes per letter."""
+    bonus = separate_letters * letters_apart(c.inks, c.texts)
+    if reader is not None and reader_weight:
+        # the picture of every draw, then the strokes only of those that can still win
+        image = reader_weight * reader.score(c.inks, c.texts)
+        read = contender_scores(ranker, c.inks, c.texts, image, bonus, c.ok, c.groups) + image
+    else:
+        read = ranker.score(c.inks, c.texts)
+    return np.where(c.ok, read + bonus, -np.inf)
+
+
 def generate_words(words: list[str], gen, primer, temperature: float, bias: float, seed: int,
                    batch: int = 192, retries: int = 2, progress=None, guidance: float = 0.0,
                    candidates: int = 1, ranker=None,
@@ -520,15 +534,8 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
             if n > 1:
                 trimmed = [_trim(ink, w) for ink, w in zip(inks, widths)]
                 c = candidate_pool(trimmed, [words[i] for i in todo], n, ok, cuts=primer is None)
-                pool, texts, good, groups = c.inks, c.texts, c.ok, c.groups
-                bonus = separate_letters * letters_apart(pool, texts)
-                if reader is not None and reader_weight:
-                    # the picture of every draw, then the strokes only of those that can still win
-                    image = reader_weight * reader.score(pool, texts)
-                    read = contender_scores(ranker, pool, texts, image, bonus, good, groups) + image
-                else:
-                    read = ranker.score(pool, texts)
-                score = np.where(good, read + bonus, -np.inf)
+                pool, good, groups = c.inks, c.ok, c.groups
+                score = rank_candidates(c, ranker, reader, reader_weight, separate_letters)
             else:
                 pool, good = [_trim(ink, w) for ink, w in zip(inks, widths)], ok
                 score, groups = ok.astype(float), [np.array([k]) for k in range(len(todo))]
@@ -653,17 +660,10 @@ def page_paths(path: Path, n: int) -> list[Path]:
 
 def check_output(path: Path) -> None:
     """Fail before any work if the output cannot be written."""
+    from inkstroke.io.container import check_output_path
     from inkstroke.render import SUFFIXES
 
-    if path.suffix.lower() not in SUFFIXES:
-        raise InkstrokeError(f"{path}: unknown output format; use one of {', '.join(SUFFIXES)}")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InkstrokeError(f"{path}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise InkstrokeError(f"{path}: the folder {folder} is not writable")
-    if path.is_dir():
-        raise InkstrokeError(f"{path}: is a folder")
+    check_output_path(path, SUFFIXES)
 
 
 def save_document(doc: Document, path: str | Path, stroke_width: float | None = None,
