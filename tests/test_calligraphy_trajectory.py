@@ -83,7 +83,8 @@ def write_raw(tmp_path, strokes, **fields):
         ([[[0, 1, 2]]], r"stroke 0 must be rows of \[t, x, y, z\]"),
         ([[]], r"stroke 0 must be rows"),
         ([[[0, 1e6, 2, 3]]], r"far outside"),
-        ({"a": 1}, r"\"strokes\" must be a list"),
+        ({"a": 1}, r"\"strokes\" must be a non-empty list"),
+        ([], r"\"strokes\" must be a non-empty list"),
     ],
 )
 def test_bad_files_name_the_file_stroke_and_point(tmp_path, strokes, message):

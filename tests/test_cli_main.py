@@ -43,7 +43,7 @@ def test_non_finite_numbers_and_bad_seeds_are_refused_before_the_command_runs(in
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["write", "-o", "x.svg"], "Missing argument 'text'"),
+    (["write", "hi", "-o", "x.svg", "--no-such-option"], "No such option: --no-such-option"),
     (["write", "hi", "-o", "x.svg", "--candidates", "17"], "'--candidates'"),
     (["write", "hi", "-o", "x.svg", "--stroke-width", "thick"], "'--stroke-width'"),
     (["no-such-command"], "No such command"),

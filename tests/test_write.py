@@ -622,6 +622,7 @@ def test_write_command(model, tmp_path, capsys, monkeypatch):
     (["hello", "-o", "{tmp}/x.svg", "--margin", "nan"], "margin must be a finite number"),
     (["hello", "-o", "{tmp}/x.svg", "--page", "infx300"], "page width must be a finite number"),
     (["hello", "-o", "{tmp}/x.svg", "--style-text", "hello"], "give --style too"),
+    (["-o", "{tmp}/x.svg"], "give the TEXT to write"),
 ])
 def test_write_command_errors_leave_no_file(model, tmp_path, capsys, args, needle):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]

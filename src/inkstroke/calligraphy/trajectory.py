@@ -125,8 +125,8 @@ def load_trajectory(path: str | os.PathLike) -> Trajectory:
         if data.get(key) != want:
             raise InkstrokeError(f"{path}: {key} must be {want!r}, got {data.get(key)!r}")
     raw = data.get("strokes")
-    if not isinstance(raw, list):
-        raise InkstrokeError(f'{path}: "strokes" must be a list of strokes')
+    if not isinstance(raw, list) or not raw:
+        raise InkstrokeError(f'{path}: "strokes" must be a non-empty list of strokes')
     strokes = []
     for i, s in enumerate(raw):
         try:

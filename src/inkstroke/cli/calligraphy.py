@@ -77,6 +77,10 @@ def calligraphy(
             raise InkstrokeError(f"{path}: the folder {path.parent} does not exist")
     if output.suffix.lower() != ".png":
         raise InkstrokeError(f"{output}: the picture must be a .png")
+    if trajectory is not None and trajectory.suffix.lower() != ".json":
+        raise InkstrokeError(f"{trajectory}: a trajectory is written as .json")
+    if replay is not None and len(chars) != 1:
+        raise InkstrokeError(f"--replay renders one character's trajectory, but {len(chars)} characters were given")
     torch.set_num_threads(1)  # small tensors: more threads only contend
     if replay is not None:
         traj = load_trajectory(replay)

@@ -124,6 +124,8 @@ def plot(
     from inkstroke.io import read_ink
     from inkstroke.render import save_ink
 
+    if dataset.suffix != ".inks":
+        raise InkstrokeError(f"{dataset}: not an .inks dataset (render a single ink file with `inkstroke render`)")
     ink = read_ink(f"{dataset}:{index}")
     opts = {k: v for k, v in {"stroke_width": stroke_width, "color": color}.items() if v is not None}
     typer.echo(f"wrote {save_ink(ink, output, **opts)}")

@@ -43,8 +43,8 @@ def legibility(
 @app.command("recognizer")
 def recognizer(
     data: Path = typer.Option(..., "--data", help="UNIPEN .inks; its held-out writers are read."),
-    words: int = typer.Option(500, "--words", help="Number of single words."),
-    lines: int = typer.Option(100, "--lines", help="Number of text lines."),
+    words: int = typer.Option(500, "--words", min=0, help="Number of single words."),
+    lines: int = typer.Option(100, "--lines", min=0, help="Number of text lines."),
     split: str = typer.Option("test", "--split", help="Held-out writers: test (default) or valid."),
     model: Path | None = typer.Option(None, "--model", help="Recogniser checkpoint (default: the shipped one)."),
     seed: int = typer.Option(0, "--seed"),
@@ -52,9 +52,12 @@ def recognizer(
     output: Path | None = typer.Option(None, "-o", help="Write the report as JSON."),
 ) -> None:
     """CER/WER of the recogniser and the image reader on held-out words and lines, next to Tesseract on the same inks."""
+    from inkstroke.errors import InkstrokeError
     from inkstroke.eval.recognition import evaluate_recognizer
     from inkstroke.io.container import atomic_write_bytes
 
+    if split not in ("valid", "test"):
+        raise InkstrokeError(f"unknown --split {split!r}; use valid or test")
     report = evaluate_recognizer(data, words, lines, split, seed, str(model) if model else None,
                                  tesseract=not no_tesseract)
     text = json.dumps(report, indent=1)

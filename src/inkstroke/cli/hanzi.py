@@ -200,9 +200,9 @@ def hanzi_train(
     conditioning: str = typer.Option("glyph", "--conditioning", help="glyph, or char_id (the ablation)."),
     steps: int = typer.Option(18000, "--steps", min=1, help="Optimiser steps (the shipped model: 18,000)."),
     batch: int = typer.Option(48, "--batch", min=1),
-    lr: float = typer.Option(1e-3, "--lr"),
+    lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0),
     seed: int = typer.Option(0, "--seed"),
-    threads: int = typer.Option(1, "--threads", help="Torch CPU threads."),
+    threads: int = typer.Option(1, "--threads", min=1, help="Torch CPU threads."),
     other_font: list[Path] = typer.Option(
         [], "--other-font",
         help="Another font whose glyphs train the model too (repeatable; added to the dataset when it is built)."),
@@ -212,11 +212,18 @@ def hanzi_train(
     """Train the glyph-conditioned hanzi writer (10% of characters held out)."""
     from rich.progress import Progress, TimeElapsedColumn
 
+    from inkstroke.errors import InkstrokeError
     from inkstroke.hanzi.data import HanziData, build_dataset
     from inkstroke.hanzi.model import HanziConfig
     from inkstroke.hanzi.train import TrainConfig, train
     from inkstroke.io.hanzi import available_characters
 
+    # everything the run needs is checked before the dataset is built (minutes of work)
+    if conditioning not in ("glyph", "char_id"):
+        raise InkstrokeError(f"unknown --conditioning {conditioning!r}; use glyph or char_id")
+    for path in [*other_font, *([init] if init else [])]:
+        if not path.exists():
+            raise InkstrokeError(f"{path}: no such file")
     if data.is_file():
         dataset = HanziData.load(data)
     else:

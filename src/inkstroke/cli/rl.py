@@ -165,7 +165,7 @@ def evaluate(
         help="Agents from `inkstroke rl train` or `train-knots` (default: both shipped agents).",
     ),
     no_agent: bool = typer.Option(False, "--no-agent", help="Compare the other methods only."),
-    chars: int = typer.Option(20, "--chars", help="Held-out characters, spread over the split."),
+    chars: int = typer.Option(20, "--chars", min=1, help="Held-out characters, spread over the split."),
     text: str | None = typer.Option(None, "--text", help="These characters instead."),
     optimise_steps: str = typer.Option(
         "", "--optimise-steps", help="Trajectory-optimisation budgets to compare, e.g. 10,40,150."
@@ -200,6 +200,8 @@ def evaluate(
         raise InkstrokeError(f"--optimise-steps must be positive, got {optimise_steps!r}")
     paths = [] if no_agent else agents or [DEFAULT_AGENT, DEFAULT_KNOT_AGENT]
     loaded = {_method_name(p): load_agent(p) for p in paths}
+    if text is not None and not text.strip():
+        raise InkstrokeError("--text holds no characters to write")
     todo = [c for c in text if not c.isspace()] if text else held_out_characters(chars)
     with Progress(transient=True) as bar:
         task = bar.add_task("writing", total=len(todo))

@@ -10,8 +10,8 @@ from inkstroke.write.layout import PageLayout
 
 
 def write(
-    text: str = typer.Argument(..., help="Text to write; '-' reads standard input, @FILE reads a file."),
-    output: Path = typer.Option(..., "-o", "--output", help="svg, png, gif, pdf, json or inkml; several pages go to NAME-1.EXT, NAME-2.EXT, ... (a PDF holds them all)."),
+    text: str | None = typer.Argument(None, show_default=False, help="Text to write; '-' reads standard input, @FILE reads a file. [required]"),
+    output: Path | None = typer.Option(None, "-o", "--output", show_default=False, help="svg, png, gif, pdf, json or inkml; several pages go to NAME-1.EXT, NAME-2.EXT, ... (a PDF holds them all). [required]"),
     style: str | None = typer.Option(None, "--style", help="A shipped style name (see --list-styles) or your own sample (json, inkml, DATASET.inks:N); the last word of the sample primes the model."),
     style_text: str | None = typer.Option(None, "--style-text", help="What your style sample says, if the file does not record it."),
     temperature: float | None = typer.Option(None, "--temperature", help="Variety of the strokes (lower is neater; default: the model's tuned value)."),
@@ -49,9 +49,11 @@ def write(
     from inkstroke.write.api import write as write_text
     from inkstroke.write.layout import parse_page
 
-    if list_styles:
+    if list_styles:  # needs neither the text nor an output
         typer.echo("\n".join(available_styles(str(model) if model else None)))
         return
+    if text is None or output is None:
+        raise InkstrokeError("give the TEXT to write and the output file (-o OUT)")
     if text == "-":
         text = sys.stdin.read()
     elif text.startswith("@"):

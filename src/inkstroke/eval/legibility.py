@@ -225,6 +225,8 @@ def evaluate(data: str | Path, n: int = 100, model: str | None = None, style: st
     """Human and generated lines of the same texts, read by one judge or both."""
     if judge not in JUDGES:
         raise InkstrokeError(f"unknown judge {judge!r}; use one of {', '.join(JUDGES)}")
+    if split not in ("valid", "test"):
+        raise InkstrokeError(f"unknown split {split!r}; use valid or test")
     from inkstroke.write.api import (
         DEFAULT_CANDIDATES,
         default_guidance,

@@ -330,8 +330,10 @@ def iter_mmah(path: str | Path) -> Iterator[Ink]:
     """Make Me a Hanzi's ``graphics.txt``: one JSON object per line with
     ``character``, ``strokes`` and ``medians`` (same frame as hanzi-writer-data)."""
     path = Path(path)
+    if path.is_dir() and (path / "graphics.txt").is_file():  # the repository's folder
+        path = path / "graphics.txt"
     if not path.is_file():
-        raise InkstrokeError(f"{path}: no such file")
+        raise InkstrokeError(f"{path}: {'a folder without graphics.txt' if path.is_dir() else 'no such file'}")
     with path.open("rb") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
