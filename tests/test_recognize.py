@@ -218,5 +218,5 @@ def test_usage_errors_exit_2_without_a_traceback(capsys, tmp_path):
                  ["write", "hi", "-o", str(out), "--no-such-option"]):
         assert main(argv) == 2
         err = capsys.readouterr().err
-        assert "Traceback" not in err and "Error:" in err
+        assert "Traceback" not in err and err.startswith("error: ") and err.count("\n") == 1
     assert not out.exists()

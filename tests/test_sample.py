@@ -1,5 +1,6 @@
 """Sampling: the sample/attention commands, their errors, streaming, priming, stopping."""
 
+import re
 import subprocess
 import sys
 
@@ -9,10 +10,11 @@ import torch
 from PIL import Image
 
 from inkstroke.cli.main import main
+from inkstroke.errors import InkstrokeError
 from inkstroke.io import read_ink
 from inkstroke.io.jsonink import read_json, write_json
 from inkstroke.model.checkpoint import WEIGHTS
-from inkstroke.sample.generate import MAX_TEXT, _categorical, _filter
+from inkstroke.sample.generate import MAX_TEXT, SampleOptions, _categorical, _filter
 from inkstroke.sample.inspect import attention_maps, diagonality, head_diagonality
 
 torch.set_num_threads(1)  # two cores, shared: more threads only contend
@@ -106,9 +108,9 @@ def test_bad_text_exits_2_with_one_line(tiny_run, tmp_path, capsys, text, needle
 
 @pytest.mark.parametrize("option, value, needle", [
     ("--temperature", "-1", "temperature must be a number of at least 0, got -1.0"),
-    ("--temperature", "nan", "temperature must be a number of at least 0, got nan"),
+    ("--temperature", "nan", "--temperature must be a finite number, got nan"),
     ("--bias", "-0.5", "bias must be a number of at least 0, got -0.5"),
-    ("--guidance", "inf", "guidance must be a number of at least 0, got inf"),
+    ("--guidance", "inf", "--guidance must be a finite number, got inf"),
     ("--top-k", "0", "top_k must be at least 1, got 0"),
     ("--top-p", "0", "top_p must be in (0, 1], got 0.0"),
 ])
@@ -117,6 +119,17 @@ def test_bad_sampling_settings_exit_2_with_one_line(tiny_run, tmp_path, capsys, 
     assert sample_cmd(tiny_run, out, "hello", extra=[option, value]) == 2
     one_line_error(capsys, needle)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("settings, needle", [
+    ({"temperature": float("nan")}, "temperature must be a number of at least 0, got nan"),
+    ({"bias": -1.0}, "bias must be a number of at least 0, got -1.0"),
+    ({"guidance": float("inf")}, "guidance must be a number of at least 0, got inf"),
+    ({"steps_per_char": 0}, "steps_per_char must be at least 1"),
+])
+def test_sample_options_refuse_settings_that_would_sample_garbage(settings, needle):
+    with pytest.raises(InkstrokeError, match=re.escape(needle)):
+        SampleOptions(**settings)
 
 
 def test_prime_without_its_text_is_an_error(tiny_run, tmp_path, capsys, words):

@@ -9,6 +9,7 @@ Modules are imported lazily so that ``inkstroke --help`` stays fast.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,7 +35,15 @@ def importer(fmt: str) -> Callable[..., Iterator[Ink]]:
     if fmt not in IMPORTERS:
         raise InkstrokeError(f"unknown format {fmt!r}; choose one of {', '.join(IMPORTERS)}")
     module, func = IMPORTERS[fmt].split(":")
-    return getattr(importlib.import_module(module), func)
+    read = getattr(importlib.import_module(module), func)
+
+    @functools.wraps(read)  # keeps the signature: ``data import`` asks which options it takes
+    def checked(path, *args, **kwargs) -> Iterator[Ink]:
+        """The importer's inks, each refused if NaN, infinite or absurdly large."""
+        for k, ink in enumerate(read(path, *args, **kwargs)):
+            yield ink.check_finite(f"{path}: ink {k}")
+
+    return checked
 
 
 def read_ink(spec: str | Path) -> Ink:
