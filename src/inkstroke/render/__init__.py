@@ -15,6 +15,7 @@ from pathlib import Path
 
 from inkstroke.errors import InkstrokeError
 from inkstroke.ink import Ink
+from inkstroke.io.container import check_output_path
 
 # suffix -> (module, writer taking (ink, path, **options), function whose keywords are the options)
 WRITERS = {
@@ -47,11 +48,7 @@ def save_ink(ink: Ink, path: str | os.PathLike, **opts) -> Path:
         raise InkstrokeError(
             f"{path}: cannot write {suffix or 'a file without suffix'}; use one of {', '.join(SUFFIXES)}"
         )
-    folder = path.parent
-    if not folder.is_dir():
-        raise InkstrokeError(f"{path}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise InkstrokeError(f"{path}: the folder {folder} is not writable")
+    check_output_path(path)
     allowed = writer_options(suffix)
     wrong = sorted(set(opts) - set(allowed))
     if wrong:
