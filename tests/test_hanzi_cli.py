@@ -190,3 +190,16 @@ def test_eval_of_a_set_in_another_font_leaves_out_what_the_font_lacks(tmp_path):
     report = json.loads(out.read_text())
     assert report["n"] + len(report.get("not_in_font", "")) == 12 and report["n"] > 0
     assert report["font"] == str(IPA_MINCHO) and "top1" in report["reference"]
+
+
+def test_train_refuses_a_file_that_is_not_a_font_before_building_the_dataset(tmp_path, capsys):
+    from inkstroke.cli.main import main
+
+    garbage = tmp_path / "garbage.ttf"
+    garbage.write_bytes(b"not a font at all")
+    data = tmp_path / "hanzi.npz"
+    args = ["train-hanzi", "--out", str(tmp_path / "run"), "--data", str(data), "--other-font", str(garbage)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "garbage.ttf: not a TrueType/OpenType font" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["garbage.ttf"]  # no dataset, no run

@@ -283,6 +283,8 @@ def test_render_command(tmp_path, capsys):
 
     src = tmp_path / "e.json"
     write_json(letter(), src)
+    empty = tmp_path / "empty.json"
+    write_json(Ink([]), empty)
     out = tmp_path / "e.png"
     assert main(["render", str(src), "-o", str(out), "--ink-height", "40", "--color", "#0000ff"]) == 0
     img = np.asarray(Image.open(out).convert("RGB"))
@@ -297,12 +299,15 @@ def test_render_command(tmp_path, capsys):
         [str(src), "-o", str(tmp_path / "f.png"), "--units", "mm"],
         [str(src), "-o", str(tmp_path / "f.pdf"), "--page-size", "Z1"],
         [str(src), "-o", str(tmp_path / "no" / "f.svg")],
+        [str(src), "-o", str(tmp_path / "f.svg"), "--units", ""],
+        [str(empty), "-o", str(tmp_path / "f.png")],
     ]
     for args in bad:
         assert main(["render", *args]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.json", "e.png", "e.svg"]
+    assert main(["render", str(empty), "-o", str(tmp_path / "empty.inkml")]) == 0  # converting is fine
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.json", "e.png", "e.svg", "empty.inkml", "empty.json"]
 
 
 @pytest.mark.skipif(not UNIPEN.is_dir(), reason="UNIPEN not extracted (see shared/datasets/README.md)")

@@ -216,6 +216,7 @@ def hanzi_train(
     from inkstroke.hanzi.data import HanziData, build_dataset
     from inkstroke.hanzi.model import HanziConfig
     from inkstroke.hanzi.train import TrainConfig, train
+    from inkstroke.io.font import check_font
     from inkstroke.io.hanzi import available_characters
 
     # everything the run needs is checked before the dataset is built (minutes of work)
@@ -224,6 +225,8 @@ def hanzi_train(
     for path in [*other_font, *([init] if init else [])]:
         if not path.exists():
             raise InkstrokeError(f"{path}: no such file")
+    for path in other_font:
+        check_font(path)
     if data.is_file():
         dataset = HanziData.load(data)
     else:

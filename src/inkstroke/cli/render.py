@@ -22,10 +22,16 @@ def render(
 ) -> None:
     """Render INK to a file: SVG, PNG, animated GIF, PDF, or convert to JSON/InkML.
 
-    Options that do not apply to the output format are refused.
+    Options that do not apply to the output format are refused, and so is a
+    picture of an ink without points (converting it is allowed).
     """
+    from inkstroke.errors import InkstrokeError
     from inkstroke.io import read_ink
     from inkstroke.render import save_ink
+
+    source = read_ink(ink)
+    if source.num_points == 0 and output.suffix.lower() in (".svg", ".png", ".gif", ".pdf"):
+        raise InkstrokeError(f"{ink}: the ink has no points, so there is nothing to draw in {output.name}")
 
     chosen = {
         "stroke_width": stroke_width,
@@ -39,4 +45,4 @@ def render(
         "duration": duration,
     }
     opts = {k: v for k, v in chosen.items() if v is not None}
-    typer.echo(f"wrote {save_ink(read_ink(ink), output, **opts)}")
+    typer.echo(f"wrote {save_ink(source, output, **opts)}")

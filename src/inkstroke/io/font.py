@@ -109,6 +109,12 @@ def _cmap(font_path: str) -> dict[int, str]:
     return _open_font(font_path).getBestCmap() or {}
 
 
+def check_font(font_path: str | Path) -> None:
+    """Raise the one-line error for a missing file or one that is not a font now,
+    before minutes of work that would reach it only later."""
+    _cmap(str(font_path))
+
+
 def font_has_glyph(char: str, font_path: str | Path) -> bool:
     """Whether the font maps ``char`` to a glyph (via its cmap)."""
     return ord(char) in _cmap(str(font_path))

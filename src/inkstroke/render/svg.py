@@ -34,7 +34,7 @@ def svg_fit(
     margin: float | None = None,
 ) -> Fit:
     """Where :func:`ink_to_svg` puts the ink, in output units (px or mm)."""
-    units = units or "px"
+    units = "px" if units is None else units
     if units not in DEFAULTS:
         raise InkstrokeError(f"SVG units must be 'px' or 'mm', got {units!r}")
     stroke_width = DEFAULTS[units]["stroke_width"] if stroke_width is None else stroke_width
@@ -70,7 +70,7 @@ def ink_to_svg(
     draws each stroke as runs of segments whose width follows the pen pressure
     (up to ``stroke_width``); inks without pressure keep a constant width.
     """
-    units = units or "px"
+    units = "px" if units is None else units
     if stroke_width is not None:
         check_stroke_width(stroke_width)
     placement = svg_fit(ink, width, height, units, stroke_width, margin)
