@@ -221,6 +221,26 @@ def test_length_caps(tiny_generator):
     assert n <= 7
     capped = len(list(tiny_generator.stream("ab", seed=0, steps_per_char=1, temperature=1.0)))
     assert capped <= 60  # at least 60 steps, else steps_per_char * len + 30
+    with pytest.raises(InkstrokeError, match="min_steps must be at least 1"):
+        SampleOptions(min_steps=0)
+
+
+def test_each_text_of_a_batch_stops_at_its_own_length_cap_and_a_cut_draw_is_marked(tiny_generator):
+    from inkstroke.sample.generate import row_caps
+    from inkstroke.write.api import _acceptable
+
+    texts, opts = ["go", "minimum", "a"], dict(seed=0, temperature=1.0, steps_per_char=3, min_steps=20)
+    caps = row_caps(texts, SampleOptions(**opts))
+    assert caps.tolist() == [36, 51, 33]
+    lasted = np.sum([alive.numpy() for _, _, alive in tiny_generator.steps(texts, SampleOptions(**opts))], 0)
+    assert (lasted <= caps).all()  # "go" and "a" do not run on to the cap of "minimum"
+    inks = tiny_generator.generate(texts, **opts)
+    cut = [bool(ink.meta.get("cut_at_cap")) for ink in inks]
+    assert cut == (lasted == caps).tolist() and any(cut), lasted  # the barely trained model runs on
+    for ink in inks:
+        if ink.meta.get("cut_at_cap") and ink.num_points >= 2:
+            assert not _acceptable(ink, 100.0)  # an unfinished draw is never chosen, however small
+    assert not any("cut_at_cap" in ink.meta for ink in tiny_generator.generate(texts, run_to_cap=True, **opts))
 
 
 def test_top_k_and_top_p_filters():

@@ -40,7 +40,8 @@ class SampleOptions:
     bias: float = 0.0
     seed: int | None = 0
     max_steps: int | None = None
-    steps_per_char: int = 40  # length cap: this many steps per character, plus 30
+    steps_per_char: int = 40  # each text's length cap: this many steps per character, plus 30,
+    min_steps: int = 60  # but at least this many
     width_scale: float = 1.0  # stretch of the expected character positions
     x_offset: float = 0.0  # where the first character starts, relative to the first point
     use_cache: bool = True
@@ -60,6 +61,16 @@ class SampleOptions:
             raise InkstrokeError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.steps_per_char < 1:
             raise InkstrokeError(f"steps_per_char must be at least 1, got {self.steps_per_char}")
+        if self.min_steps < 1:
+            raise InkstrokeError(f"min_steps must be at least 1, got {self.min_steps}")
+
+
+def row_caps(texts: list[str], opts: SampleOptions) -> np.ndarray:
+    """Each text's length cap in steps: ``max_steps`` if given, else
+    ``steps_per_char`` per character plus 30, at least ``min_steps``."""
+    if opts.max_steps:
+        return np.full(len(texts), opts.max_steps)
+    return np.array([max(opts.steps_per_char * len(t) + 30, opts.min_steps) for t in texts])
 
 
 def _filter(logits: torch.Tensor, top_k: int | None, top_p: float | None) -> torch.Tensor:
@@ -222,8 +233,8 @@ class Generator:
             memory, mmask = torch.cat([memory, u_memory]), torch.cat([mmask, u_mmask])
             text = tuple(torch.cat([c, u]) for c, u in zip(text, unc))
             rows = 2 * b
-        cap = opts.max_steps or max(opts.steps_per_char * max(len(t) for t in texts) + 30, 60)
-        cap = min(cap, m.cfg.max_steps - 1 - (0 if prime_tokens is None else len(prime_tokens)))
+        caps = torch.as_tensor(row_caps(texts, opts), device=dev)
+        cap = min(int(caps.max()), m.cfg.max_steps - 1 - (0 if prime_tokens is None else len(prime_tokens)))
         continuous = m.cfg.head == "mdn"
         # the prefix: BOS, then any prime steps, all in one teacher-forced pass
         if prime_tokens is not None:
@@ -261,12 +272,13 @@ class Generator:
         act = torch.arange(b, device=dev)
         slot, slots = torch.arange(b, device=dev), b
         passed_end = torch.zeros(b, dtype=torch.bool, device=dev)
-        for _ in range(cap):
+        for k in range(cap):
             if len(slot) < slots:  # some rows are finished sequences awaiting compaction
                 h = h[torch.cat([slot, slot + slots]) if guided else slot]
             step, delta, pen, stop = self._sample_step(h, heads, opts, gen)
             passed_end |= cur[:, 0] > done_x
             stop |= passed_end & (pen == 1)  # and lifting the pen
+            stop |= caps <= k  # its own length cap: a short word stops where it would alone
             alive = torch.ones_like(stop) if opts.run_to_cap else ~stop
             n_alive = int(alive.sum())
             if n_alive == 0:
@@ -283,7 +295,7 @@ class Generator:
             if n_alive < len(act):
                 keep = alive.nonzero().squeeze(1)
                 act, slot, cur, offset, step = act[keep], slot[keep], cur[keep], offset[keep], step[keep]
-                done_x, passed_end = done_x[keep], passed_end[keep]
+                done_x, passed_end, caps = done_x[keep], passed_end[keep], caps[keep]
                 if slots - len(slot) >= COMPACT_AT * slots:
                     keep_rows = torch.cat([slot, slot + slots]) if guided else slot
                     if step_decoder is not None:  # it holds all it needs of the text
@@ -309,13 +321,21 @@ class Generator:
             t += 1
 
     def generate(self, texts: list[str], prime: tuple[Ink, str] | None = None, **options) -> list[Ink]:
-        """One y-down ink (body height ≈ 1) per text."""
+        """One y-down ink (body height ≈ 1) per text. An ink whose sequence was
+        still going when it reached its length cap is marked ``meta["cut_at_cap"]``:
+        it never finished its text (most often it was scribbling over itself)."""
         opts = SampleOptions(**options)
         run = [tuple(t.cpu().numpy() for t in out) for out in self.steps(texts, opts, prime)]
         if not run:
             return [_to_ink(np.zeros((0, 2)), np.zeros(0, int), normalise_text(t)) for t in texts]
         pos, pen, alive = (np.stack(part) for part in zip(*run))  # (T, B, ...)
-        return [_to_ink(pos[alive[:, k], k], pen[alive[:, k], k], normalise_text(t)) for k, t in enumerate(texts)]
+        lasted = alive.sum(0)
+        cut = lasted >= np.minimum(row_caps([self.check_text(t) for t in texts], opts), len(run))
+        inks = [_to_ink(pos[alive[:, k], k], pen[alive[:, k], k], normalise_text(t)) for k, t in enumerate(texts)]
+        for ink, c in zip(inks, cut):
+            if c and not opts.run_to_cap:
+                ink.meta["cut_at_cap"] = True
+        return inks
 
     def stream(self, text: str, prime: tuple[Ink, str] | None = None, **options) -> Iterator[tuple[float, float, bool]]:
         """Yield (x, y, pen_up) as each point is produced (pen_up: the move to it was in the air)."""

@@ -314,9 +314,20 @@ def fit_to_box(ink: Ink, box: dict) -> Ink:
 MAX_WORD_HEIGHT = 4.5  # body heights: ascender, x-height and descender with room to spare
 
 
+# A draw of a word is given up after this many steps per character plus 30
+# (at least WORD_MIN_STEPS), and not chosen: a draw that runs on that long is
+# scribbling over its own letters, and one such draw of "liquor" kept a
+# line's decoding going alone for 130 steps. Of the draws the readers chose
+# in phase 10's pool (7,132 words, the cap not applied) 15 would have been
+# cut, nearly all of made-up strings of "@" and "8", the slowest characters.
+WORD_STEPS_PER_CHAR = 25
+WORD_MIN_STEPS = 90
+
+
 def _acceptable(ink: Ink, expected_width: float) -> bool:
-    """Not empty, and not running on to the right or downward far past the word."""
-    if ink.num_points < 2:
+    """Not empty, finished before its length cap, and not running on to the
+    right or downward far past the word."""
+    if ink.num_points < 2 or ink.meta.get("cut_at_cap"):
         return False
     x0, y0, x1, y1 = ink.bounds()
     return (x1 - x0) <= 2.2 * expected_width + 1.0 and (y1 - y0) <= MAX_WORD_HEIGHT
@@ -528,7 +539,8 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
         for attempt in range(retries + 1):
             asked = [i for i in todo for _ in range(n)]
             inks = gen.generate([words[i] for i in asked], prime=primer, temperature=temperature,
-                                bias=bias, seed=seed + 7919 * attempt + a, guidance=guidance)
+                                bias=bias, seed=seed + 7919 * attempt + a, guidance=guidance,
+                                steps_per_char=WORD_STEPS_PER_CHAR, min_steps=WORD_MIN_STEPS)
             widths = [gen.text_tok.expected_width(words[i]) for i in asked]
             ok = np.array([_acceptable(ink, w) for ink, w in zip(inks, widths)])
             if n > 1:
