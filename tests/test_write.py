@@ -759,3 +759,16 @@ def test_the_checkpoint_sampling_block_sets_write_defaults(tiny_run, tiny_run_co
     assert all(np.array_equal(a, b) for a, b in zip(own.pages[0].strokes, told.pages[0].strokes))
     other = inkstroke.write("ink well", model=str(tiny_run_copy), candidates=1, seed=2, temperature=0.9)
     assert other.settings["temperature"] == 0.9 and other.settings["guidance"] == 0.0
+
+
+def test_a_draw_that_stops_by_itself_is_not_marked_cut_even_when_it_ends_the_run():
+    """The last sequence to stop ends the run: only reaching its own cap marks it."""
+    from inkstroke.write.api import WORD_MIN_STEPS, WORD_STEPS_PER_CHAR, load_generator
+
+    gen = load_generator(None)
+    for texts in (["the"], ["the", "a", "word"]):
+        inks = gen.generate(texts, seed=0, temperature=0.5, steps_per_char=WORD_STEPS_PER_CHAR,
+                            min_steps=WORD_MIN_STEPS)
+        assert not any(ink.meta.get("cut_at_cap") for ink in inks)
+    cut = gen.generate(["the"], seed=0, temperature=0.5, steps_per_char=1, min_steps=10)[0]
+    assert cut.meta.get("cut_at_cap")  # ten steps cannot write "the"

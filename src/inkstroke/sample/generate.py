@@ -329,8 +329,9 @@ class Generator:
         if not run:
             return [_to_ink(np.zeros((0, 2)), np.zeros(0, int), normalise_text(t)) for t in texts]
         pos, pen, alive = (np.stack(part) for part in zip(*run))  # (T, B, ...)
-        lasted = alive.sum(0)
-        cut = lasted >= np.minimum(row_caps([self.check_text(t) for t in texts], opts), len(run))
+        # still alive at its own cap's last step (the last sequence to stop ends the run, so
+        # reaching the run's length alone says nothing)
+        cut = alive.sum(0) >= row_caps([self.check_text(t) for t in texts], opts)
         inks = [_to_ink(pos[alive[:, k], k], pen[alive[:, k], k], normalise_text(t)) for k, t in enumerate(texts)]
         for ink, c in zip(inks, cut):
             if c and not opts.run_to_cap:
