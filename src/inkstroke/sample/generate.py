@@ -331,7 +331,7 @@ class Generator:
         pos, pen, alive = (np.stack(part) for part in zip(*run))  # (T, B, ...)
         # still alive at its own cap's last step (the last sequence to stop ends the run, so
         # reaching the run's length alone says nothing)
-        cut = alive.sum(0) >= row_caps([self.check_text(t) for t in texts], opts)
+        cut = alive.sum(0) >= row_caps([normalise_text(t) for t in texts], opts)
         inks = [_to_ink(pos[alive[:, k], k], pen[alive[:, k], k], normalise_text(t)) for k, t in enumerate(texts)]
         for ink, c in zip(inks, cut):
             if c and not opts.run_to_cap:
