@@ -14,7 +14,15 @@ from inkstroke.errors import InkstrokeError
 from inkstroke.io import read_ink
 from inkstroke.io.jsonink import read_json, write_json
 from inkstroke.model.checkpoint import WEIGHTS
-from inkstroke.sample.generate import MAX_TEXT, SampleOptions, _categorical, _filter
+from inkstroke.sample.generate import (
+    MAX_TEXT,
+    NOISE_STRIDE,
+    RowNoise,
+    SampleOptions,
+    _categorical,
+    _filter,
+    splitmix64,
+)
 from inkstroke.sample.inspect import attention_maps, diagonality, head_diagonality
 
 torch.set_num_threads(1)  # two cores, shared: more threads only contend
@@ -279,15 +287,51 @@ def test_stream_words_writes_word_by_word_in_reading_order(tiny_generator):
         right, k = xs.max(), k + len(r)
 
 
-def test_categorical_draws_what_multinomial_draws():
-    """The sampler's draw skips multinomial's checks but must keep its draws:
-    the same generator state gives the same indices, zero-probability bins
-    are never drawn, and the generator ends in the same state."""
-    probs = torch.rand(500, 24) ** 3
-    probs[:, 5:9] = 0.0
-    probs = probs / probs.sum(-1, keepdim=True)
-    ours, theirs = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
-    drawn = _categorical(probs, ours)
-    assert torch.equal(drawn, torch.multinomial(probs, 1, generator=theirs)[:, 0])
+def test_row_noise_is_splitmix64_read_at_each_rows_own_counter():
+    """The tensor version against the integer one, keys at the edges of 64 bits
+    included: int64 arithmetic must wrap exactly as unsigned arithmetic does."""
+    keys = [splitmix64(s) for s in range(5)] + [0, (1 << 64) - 1, 1 << 63]
+    u = RowNoise(keys).uniform(torch.tensor([6, 0, 3, 7]), 3, 7)
+    for row, key in zip(u, [keys[6], keys[0], keys[3], keys[7]]):
+        for j in range(7):
+            state = (key + (3 * NOISE_STRIDE + j) * 0x9E3779B97F4A7C15) % (1 << 64)
+            assert float(row[j]) == ((splitmix64(state) >> 41) + 0.5) / 2**23
+
+
+def test_row_noise_is_uniform_and_rows_do_not_echo_each_other():
+    u = RowNoise(SampleOptions(seed=0).row_keys(2000))
+    a = torch.cat([u.uniform(torch.arange(2000), t, 49) for t in range(20)]).numpy()
+    counts = np.histogram(a, 50, (0, 1))[0]
+    expected = a.size / 50
+    assert ((counts - expected) ** 2 / expected).sum() < 100  # chi-square, 49 degrees of freedom
+    assert 0 < a.min() and a.max() < 1
+    assert abs(np.corrcoef(a[:-1].ravel(), a[1:].ravel())[0, 1]) < 0.01  # seed r and r + 1
+    assert not np.array_equal(u.uniform(torch.arange(3), 0, 5), u.uniform(torch.arange(3), 1, 5))
+
+
+def test_categorical_draws_in_proportion_and_never_an_empty_bin():
+    probs = torch.rand(24) ** 3
+    probs[5:9] = 0.0
+    probs = probs / probs.sum()
+    noise = RowNoise(SampleOptions(seed=3).row_keys(20000)).uniform(torch.arange(20000), 0, 24)
+    drawn = _categorical(probs.expand(20000, -1), noise)
     assert not ((drawn >= 5) & (drawn < 9)).any()
-    assert torch.equal(torch.rand(4, generator=ours), torch.rand(4, generator=theirs))
+    freq = torch.bincount(drawn, minlength=24) / 20000
+    assert torch.allclose(freq, probs, atol=0.012)
+
+
+def test_a_rows_draw_does_not_depend_on_its_batch(tiny_generator):
+    """With a seed of its own, a text is written the same alone, in a batch, or
+    in another order: what lets ``write`` share its words out between processes."""
+    texts, seeds = ["hello", "the", "world", "is"], (11, 12, 13, 14)
+    together = tiny_generator.generate(texts, temperature=0.8, row_seeds=seeds)
+    reversed_ = tiny_generator.generate(texts[::-1], temperature=0.8, row_seeds=seeds[::-1])[::-1]
+    alone = [tiny_generator.generate([t], temperature=0.8, row_seeds=(s,))[0] for t, s in zip(texts, seeds)]
+    for a, b, c in zip(together, reversed_, alone):
+        assert a.num_points > 0
+        assert all(np.array_equal(x, y) for x, y in zip(a.strokes, b.strokes)) and len(a.strokes) == len(b.strokes)
+        assert all(np.array_equal(x, y) for x, y in zip(a.strokes, c.strokes)) and len(a.strokes) == len(c.strokes)
+    other = tiny_generator.generate(texts, temperature=0.8, row_seeds=(21, 12, 13, 14))
+    assert other[0].num_points != together[0].num_points or not np.array_equal(other[0].points(), together[0].points())
+    with pytest.raises(InkstrokeError, match="row_seeds has 3 seeds for 4 texts"):
+        tiny_generator.generate(texts, row_seeds=(1, 2, 3))

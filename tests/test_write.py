@@ -184,14 +184,22 @@ class WidestReader:
                          for ink in inks])
 
 
-def draws_by_hand(gen, words, n, temperature, seed):
-    """The draws generate_words makes on its first attempt (each word n times,
-    the same seed): per word, the trimmed draws and the acceptable ones."""
-    from inkstroke.write.api import WORD_MIN_STEPS, WORD_STEPS_PER_CHAR, _acceptable, _trim
+def first_draws(gen, words, n, temperature, seed, prime=None):
+    """The draws generate_words makes on its first attempt: each of ``words``
+    (all different) ``n`` times, with the seeds it gives them."""
+    from inkstroke.write.api import WORD_MIN_STEPS, WORD_STEPS_PER_CHAR, draw_seeds
 
-    draws = gen.generate([w for w in words for _ in range(n)], prime=None, temperature=temperature,
-                         bias=0.0, seed=seed, guidance=0.0, steps_per_char=WORD_STEPS_PER_CHAR,
-                         min_steps=WORD_MIN_STEPS)
+    seeds = tuple(s for w in words for s in draw_seeds(w, 0, seed, 0, n))
+    return gen.generate([w for w in words for _ in range(n)], prime=prime, temperature=temperature,
+                        bias=0.0, row_seeds=seeds, guidance=0.0, steps_per_char=WORD_STEPS_PER_CHAR,
+                        min_steps=WORD_MIN_STEPS)
+
+
+def draws_by_hand(gen, words, n, temperature, seed):
+    """Per word, the trimmed first draws of generate_words and the acceptable ones."""
+    from inkstroke.write.api import _acceptable, _trim
+
+    draws = first_draws(gen, words, n, temperature, seed)
     out = []
     for k, w in enumerate(words):
         width = gen.text_tok.expected_width(w)
@@ -276,8 +284,6 @@ def test_a_one_character_word_may_keep_only_the_first_strokes_of_a_draw(tiny_gen
     other words keep whole draws."""
     from inkstroke.write.api import (
         PREFIX_STROKES,
-        WORD_MIN_STEPS,
-        WORD_STEPS_PER_CHAR,
         _trim,
         generate_words,
     )
@@ -300,9 +306,7 @@ def test_a_one_character_word_may_keep_only_the_first_strokes_of_a_draw(tiny_gen
     primer = (draws_by_hand(tiny_generator, ["ab"], 1, 1.0, 0)[0][0][0], "ab")
     styled = generate_words(words, tiny_generator, primer, 1.0, 0.0, seed=5, retries=0, candidates=n,
                             ranker=FewestStrokesReader(), separate_letters=0.0)
-    draws = tiny_generator.generate([w for w in words for _ in range(n)], prime=primer, temperature=1.0,
-                                    seed=5, guidance=0.0, steps_per_char=WORD_STEPS_PER_CHAR,
-                                    min_steps=WORD_MIN_STEPS)
+    draws = first_draws(tiny_generator, words, n, 1.0, 5, prime=primer)
     for k, w in enumerate(words):
         whole = [_trim(d, tiny_generator.text_tok.expected_width(w)) for d in draws[k * n : (k + 1) * n]]
         assert any(np.array_equal(styled[k].points(), d.points()) for d in whole)
@@ -779,3 +783,53 @@ def test_a_draw_that_stops_by_itself_is_not_marked_cut_even_when_it_ends_the_run
         assert not any(ink.meta.get("cut_at_cap") for ink in inks)
     cut = gen.generate(["the"], seed=0, temperature=0.5, steps_per_char=1, min_steps=10)[0]
     assert cut.meta.get("cut_at_cap")  # ten steps cannot write "the"
+
+
+def test_words_are_written_the_same_whatever_the_processes_and_the_rest_of_the_text(tiny_generator):
+    """Each draw has its own seed (draw_seeds), so sharing the words out between
+    processes, or changing other words of the text, leaves a word as it was;
+    the same word twice is written two ways."""
+    from inkstroke.write.api import generate_words
+
+    def run(words, workers, batch=192):
+        return generate_words(words, tiny_generator, None, 0.8, 0.0, seed=11, candidates=3,
+                              ranker=WidestReader(), separate_letters=0.0, workers=workers, batch=batch)
+
+    words = ["ink", "well", "ab", "ink", "cd", "a"]
+    one = run(words, 1)
+    for other in (run(words, 2), run(words, 3, batch=6)):
+        assert all(np.array_equal(a.points(), b.points()) for a, b in zip(one, other))
+    edited = run(["ink", "pot", "ab", "ink", "cd", "a"], 2)
+    assert all(np.array_equal(one[k].points(), edited[k].points()) for k in (0, 2, 3, 4, 5))
+    assert not np.array_equal(one[0].points(), one[3].points())
+
+
+def test_a_copy_that_dies_has_its_share_done_here_and_a_copys_error_is_raised_here():
+    import os
+
+    from inkstroke.write.api import in_processes
+
+    parent = os.getpid()
+
+    def fn(shard):
+        if shard == "die" and os.getpid() != parent:
+            os._exit(1)  # killed before it answers
+        if shard == "fail":
+            raise InkstrokeError("bad shard")
+        return (shard, os.getpid() == parent)
+
+    assert in_processes(fn, ["a", "b", "die"]) == [("a", True), ("b", False), ("die", True)]
+    with pytest.raises(InkstrokeError, match="bad shard"):
+        in_processes(fn, ["a", "fail"])
+
+
+def test_workers_from_the_environment(monkeypatch):
+    from inkstroke.write.api import default_workers
+
+    monkeypatch.setenv("INKSTROKE_WORKERS", "1")
+    assert default_workers() == 1
+    monkeypatch.setenv("INKSTROKE_WORKERS", "two")
+    with pytest.raises(InkstrokeError, match="INKSTROKE_WORKERS"):
+        default_workers()
+    monkeypatch.delenv("INKSTROKE_WORKERS")
+    assert 1 <= default_workers() <= 2

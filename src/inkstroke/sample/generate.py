@@ -8,11 +8,18 @@ Each step samples the pen bit, then Δx given the pen, then Δy given both
 A sequence stops at the first of: the end head firing, the cross-attention
 having moved past the last character while the pen is lifted, or a length
 cap derived from the text length.
+
+Every random number comes from a counter-based stream of its own row
+(:class:`RowNoise`): a sequence's draws depend on its text, its seed and the
+model, never on which other texts share its batch. So a batch can be cut up
+or split across processes (as ``write`` does) without changing what any
+sequence writes.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -38,7 +45,8 @@ class SampleOptions:
     top_k: int | None = None
     top_p: float | None = None
     bias: float = 0.0
-    seed: int | None = 0
+    seed: int | None = 0  # None: a fresh random seed
+    row_seeds: tuple[int, ...] | None = None  # one seed per text instead, each row's own stream
     max_steps: int | None = None
     steps_per_char: int = 40  # each text's length cap: this many steps per character, plus 30,
     min_steps: int = 60  # but at least this many
@@ -64,6 +72,63 @@ class SampleOptions:
         if self.min_steps < 1:
             raise InkstrokeError(f"min_steps must be at least 1, got {self.min_steps}")
 
+    def row_keys(self, n: int) -> list[int]:
+        """The noise key of each of ``n`` rows: row ``r`` of ``seed``, or its own
+        ``row_seeds[r]``."""
+        if self.row_seeds is not None:
+            if len(self.row_seeds) != n:
+                raise InkstrokeError(f"row_seeds has {len(self.row_seeds)} seeds for {n} texts")
+            return [splitmix64(int(s)) for s in self.row_seeds]
+        seed = self.seed if self.seed is not None else int.from_bytes(os.urandom(8), "little")
+        return [splitmix64(splitmix64(seed) + r) for r in range(n)]
+
+
+_MASK = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+_M1, _M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+NOISE_STRIDE = 256  # counters a row may use per step
+
+
+def splitmix64(x: int) -> int:
+    """SplitMix64's output for state ``x``: the next state's hash, 64 bits.
+    :class:`RowNoise` computes the same on tensors."""
+    z = (x + _GOLDEN) & _MASK
+    z = ((z ^ (z >> 30)) * _M1) & _MASK
+    z = ((z ^ (z >> 27)) * _M2) & _MASK
+    return z ^ (z >> 31)
+
+
+def _signed(c: int) -> int:
+    return c - (1 << 64) if c >= 1 << 63 else c
+
+
+class RowNoise:
+    """Uniform numbers in (0, 1), each a function of its row's key, the step and
+    its index within the step: SplitMix64 run from the row's key, read at
+    position ``step * NOISE_STRIDE + index``. With one ``torch.Generator`` per
+    batch, a row's draws depended on how many rows came before it; with this,
+    they depend on nothing but its own key. 23 bits each, so that the number
+    and the half added to keep it off 0 and 1 are exact in a float32; on int64
+    tensors, whose multiplication wraps as unsigned does."""
+
+    def __init__(self, keys: list[int], device: str | torch.device = "cpu"):
+        self.keys = torch.tensor([_signed(k & _MASK) for k in keys], dtype=torch.int64, device=device)
+
+    @staticmethod
+    def _shr(x: torch.Tensor, s: int) -> torch.Tensor:  # logical shift: int64's >> is arithmetic
+        return (x >> s) & ((1 << (64 - s)) - 1)
+
+    def uniform(self, rows: torch.Tensor, step: int, count: int) -> torch.Tensor:
+        """(len(rows), count) float32 uniforms of ``rows`` (indices into the keys) at ``step``."""
+        if count > NOISE_STRIDE:
+            raise ValueError(f"at most {NOISE_STRIDE} numbers a step, asked for {count}")
+        pos = torch.arange(1, count + 1, device=self.keys.device) + step * NOISE_STRIDE
+        z = self.keys[rows, None] + pos * _signed(_GOLDEN)
+        z = (z ^ self._shr(z, 30)) * _signed(_M1)
+        z = (z ^ self._shr(z, 27)) * _signed(_M2)
+        z = z ^ self._shr(z, 31)
+        return (self._shr(z, 41).float() + 0.5) * 2.0**-23
+
 
 def row_caps(texts: list[str], opts: SampleOptions) -> np.ndarray:
     """Each text's length cap in steps: ``max_steps`` if given, else
@@ -86,13 +151,12 @@ def _filter(logits: torch.Tensor, top_k: int | None, top_p: float | None) -> tor
     return logits
 
 
-def _categorical(probs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """One index per row drawn from ``probs`` (B, K): ``torch.multinomial(probs, 1)``'s
-    own method (argmax of p / Exp(1) noise), the same draws from the same generator,
+def _categorical(probs: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+    """One index per row drawn from ``probs`` (B, K) with ``uniform`` (B, K) numbers
+    in (0, 1): ``torch.multinomial``'s own method, the argmax of p / Exp(1) noise,
     without its validity checks, which cost as much as the draw and cannot fail
     on a softmax."""
-    noise = torch.empty_like(probs).exponential_(1, generator=gen)
-    return (probs / noise).argmax(-1)
+    return (probs / -uniform.log()).argmax(-1)
 
 
 class Generator:
@@ -169,9 +233,10 @@ class Generator:
         ends = (torch.tensor(last, device=self.device), torch.tensor(unit, device=self.device))
         return memory, mmask, text, prime_tokens, ends
 
-    def _sample_step(self, h: torch.Tensor, heads: StepHeads | None, opts: SampleOptions, gen: torch.Generator):
-        """One (pen, dx, dy) draw per sequence; returns the step (bins: ids; mdn:
-        dx, dy, pen), its Δ, the pen bit and whether the end head fires.
+    def _sample_step(self, h: torch.Tensor, heads: StepHeads | None, opts: SampleOptions, u: torch.Tensor):
+        """One (pen, dx, dy) draw per sequence from its uniforms ``u`` (B, 1 + 2·bins;
+        mdn: 3 + mixtures); returns the step (bins: ids; mdn: dx, dy, pen), its Δ,
+        the pen bit and whether the end head fires.
 
         With guidance, ``h`` holds the text-conditioned rows, then the same
         sequences' unconditioned rows, and every categorical choice uses
@@ -194,21 +259,23 @@ class Generator:
         else:
             pen_logit, end_logit = m.pen_head(h).squeeze(-1), m.end_head(h).squeeze(-1)
         pen_p = torch.sigmoid(guide(pen_logit) / t)
-        pen = (torch.rand(pen_p.shape, generator=gen, device=h.device) < pen_p).long()
+        pen = (u[:, 0] < pen_p).long()
         if heads is not None:
+            nb = heads.n_bins
             logits = guide(heads.dx(both(pen)))
-            dx = _categorical(_filter(logits / t, opts.top_k, opts.top_p).softmax(-1), gen)
+            dx = _categorical(_filter(logits / t, opts.top_k, opts.top_p).softmax(-1), u[:, 1 : 1 + nb])
             logits = guide(heads.dy(both(pen), both(dx)))
-            dy = _categorical(_filter(logits / t, opts.top_k, opts.top_p).softmax(-1), gen)
+            dy = _categorical(_filter(logits / t, opts.top_k, opts.top_p).softmax(-1), u[:, 1 + nb :])
             delta = self.deltas[dx * len(self.centers) + dy]
             step = torch.stack([dx, dy, pen], -1)
         else:  # the mixture itself is not guided: it is a density, not logits
             raw = m.head_logits(h[:n], pen)["mdn"]
             log_pi, mu, log_sigma, rho = mdn_params(raw, m.cfg.n_mixtures, opts.bias)
-            k = _categorical((log_pi / max(opts.temperature, 1e-4)).softmax(-1), gen)
+            k = _categorical((log_pi / max(opts.temperature, 1e-4)).softmax(-1), u[:, 3:])
             ar = torch.arange(len(k), device=h.device)
             mu, sigma, rho = mu[ar, k], log_sigma[ar, k].exp() * opts.temperature ** 0.5, rho[ar, k]
-            z = torch.randn(len(k), 2, generator=gen, device=h.device)
+            radius, angle = (-2 * u[:, 1].log()).sqrt(), 2 * math.pi * u[:, 2]  # Box-Muller
+            z = torch.stack([radius * angle.cos(), radius * angle.sin()], -1)
             delta = torch.stack([mu[:, 0] + sigma[:, 0] * z[:, 0],
                                  mu[:, 1] + sigma[:, 1] * (rho * z[:, 0] + (1 - rho**2).sqrt() * z[:, 1])], -1)
             step = torch.cat([delta, pen[:, None].float()], -1)
@@ -222,8 +289,8 @@ class Generator:
         opts = opts or SampleOptions()
         texts = [self.check_text(t) for t in texts]
         m, dev = self.model, self.device
-        gen = torch.Generator(device=dev)
-        gen.manual_seed(opts.seed if opts.seed is not None else int(torch.seed() % 2**31))
+        noise = RowNoise(opts.row_keys(len(texts)), dev)
+        per_step = 1 + 2 * m.cfg.n_bins if m.cfg.head == "bins" else 3 + m.cfg.n_mixtures
         memory, mmask, text, prime_tokens, (last_char_x, char_unit) = self._memory(texts, opts, prime)
         b = len(texts)
         rows = b
@@ -275,7 +342,7 @@ class Generator:
         for k in range(cap):
             if len(slot) < slots:  # some rows are finished sequences awaiting compaction
                 h = h[torch.cat([slot, slot + slots]) if guided else slot]
-            step, delta, pen, stop = self._sample_step(h, heads, opts, gen)
+            step, delta, pen, stop = self._sample_step(h, heads, opts, noise.uniform(act, k, per_step))
             passed_end |= cur[:, 0] > done_x
             stop |= passed_end & (pen == 1)  # and lifting the pen
             stop |= caps <= k  # its own length cap: a short word stops where it would alone

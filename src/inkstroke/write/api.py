@@ -18,7 +18,13 @@ times: a cheap guard against the two classic failures of these models.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import pickle
+import signal
+import sys
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -512,11 +518,23 @@ def rank_candidates(c: Candidates, ranker, reader=None, reader_weight: float = I
     return np.where(c.ok, read + bonus, -np.inf)
 
 
+def draw_seeds(word: str, occurrence: int, seed: int, attempt: int, n: int) -> list[int]:
+    """The seed of each of ``n`` draws of ``word``'s ``occurrence``-th appearance
+    (0 the first) in a text written with ``seed``, at retry ``attempt``. Each
+    draw has its own noise (:class:`~inkstroke.sample.generate.RowNoise`), so a
+    word is written the same whatever else the text holds and however the
+    words are batched or shared out between processes."""
+    key = f"{seed}\x1f{word}\x1f{occurrence}\x1f{attempt}".encode()
+    digest = hashlib.blake2b(key, digest_size=8).digest()
+    base = int.from_bytes(digest, "little")
+    return [(base + k) & ((1 << 64) - 1) for k in range(n)]
+
+
 def generate_words(words: list[str], gen, primer, temperature: float, bias: float, seed: int,
                    batch: int = 192, retries: int = 2, progress=None, guidance: float = 0.0,
                    candidates: int = 1, ranker=None,
                    separate_letters: float = SEPARATE_LETTERS_BONUS, reader=None,
-                   reader_weight: float = IMAGE_READER_WEIGHT) -> list[Ink]:
+                   reader_weight: float = IMAGE_READER_WEIGHT, workers: int | None = None) -> list[Ink]:
     """One ink per word (normalised units), batched by length for speed.
 
     With ``candidates`` > 1 and a ``ranker`` (a :class:`~inkstroke.recognize.api.Recognizer`),
@@ -529,17 +547,29 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
     recogniser reads only the draws that can still win (:func:`contender_scores`).
     Without a primer, a word of one character or ending in a sign also ranks
     its draws cut after their first strokes; a lone sign or digit also ranks
-    the font's sign (:func:`candidate_pool`)."""
-    order = sorted(range(len(words)), key=lambda i: len(words[i]))
+    the font's sign (:func:`candidate_pool`).
+
+    Each batch of up to ``batch`` draws is shared out between ``workers``
+    processes (default :func:`default_workers`), one torch thread each: a
+    step of a hundred rows is mostly fixed costs that a second thread cannot
+    share, and the readers are mostly Python. What a word gets does not
+    depend on ``workers`` (:func:`draw_seeds`)."""
     n = max(1, candidates) if ranker is not None else 1
-    out: list[Ink | None] = [None] * len(words)
-    for a in range(0, len(order), max(1, batch // n)):
-        chunk = order[a : a + max(1, batch // n)]
-        todo = chunk
+    seen: dict[str, int] = {}
+    occurrence = []
+    for w in words:
+        occurrence.append(seen.get(w, 0))
+        seen[w] = occurrence[-1] + 1
+
+    def write_words(todo: list[int]) -> list[Ink]:
+        """The chosen ink of each of ``todo``'s words, drawn again up to
+        ``retries`` times where no draw was acceptable."""
+        wanted, done = list(todo), {}
         for attempt in range(retries + 1):
             asked = [i for i in todo for _ in range(n)]
+            row_seeds = [s for i in todo for s in draw_seeds(words[i], occurrence[i], seed, attempt, n)]
             inks = gen.generate([words[i] for i in asked], prime=primer, temperature=temperature,
-                                bias=bias, seed=seed + 7919 * attempt + a, guidance=guidance,
+                                bias=bias, row_seeds=tuple(row_seeds), guidance=guidance,
                                 steps_per_char=WORD_STEPS_PER_CHAR, min_steps=WORD_MIN_STEPS)
             widths = [gen.text_tok.expected_width(words[i]) for i in asked]
             ok = np.array([_acceptable(ink, w) for ink, w in zip(inks, widths)])
@@ -555,15 +585,117 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
             for k, i in enumerate(todo):
                 best = int(groups[k][np.argmax(score[groups[k]])])
                 if good[best] or attempt == retries:
-                    out[i] = pool[best]
+                    done[i] = pool[best]
                 else:
                     again.append(i)
             if not again:
                 break
             todo = again
+        return [done[i] for i in wanted]
+
+    workers = default_workers() if workers is None else max(1, workers)
+    order = sorted(range(len(words)), key=lambda i: len(words[i]))
+    per_batch = max(1, batch // n)
+    out: list[Ink | None] = [None] * len(words)
+    for a in range(0, len(order), per_batch * workers):
+        chunk = order[a : a + per_batch * workers]
+        shards = [chunk[k::workers] for k in range(min(workers, len(chunk)))]
+        for shard, inks in zip(shards, in_processes(write_words, shards)):
+            for i, ink in zip(shard, inks):
+                out[i] = ink
         if progress is not None:
             progress(len(chunk))
     return out  # type: ignore[return-value]
+
+
+def default_workers() -> int:
+    """Processes for :func:`generate_words`: ``INKSTROKE_WORKERS`` if set, else
+    one a CPU this process may use, at most two (a third gained nothing on
+    the four cores measured); one where ``fork`` is missing or unsafe (not Linux)."""
+    if not sys.platform.startswith("linux"):
+        return 1
+    value = os.environ.get("INKSTROKE_WORKERS", "")
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise InkstrokeError(f"INKSTROKE_WORKERS must be a whole number of at least 1, got {value!r}")
+        return int(value)
+    return max(1, min(2, len(os.sched_getaffinity(0))))
+
+
+def in_processes(fn, shards: list) -> list:
+    """``[fn(shard) for shard in shards]``, the first shard here and each other
+    in a forked copy of this process (the models are already loaded, and
+    shared until written), every process at one torch thread. A copy that
+    fails to answer has its shard done here instead; an error raised in a copy
+    is raised here."""
+    import torch
+
+    if len(shards) == 1:
+        return [fn(shards[0])]
+    children = []
+    try:
+        for shard in shards[1:]:
+            children.append(_fork(fn, shard))
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            results = [fn(shards[0])]
+            for (pid, fd), shard in zip(children, shards[1:]):
+                with os.fdopen(fd, "rb") as f:
+                    data = f.read()
+                os.waitpid(pid, 0)
+                children = [c for c in children if c[0] != pid]
+                try:
+                    status, value = pickle.loads(data)
+                except Exception:  # the copy died (killed, out of memory): do its share here
+                    status, value = "ok", fn(shard)
+                if status == "error":
+                    raise value
+                results.append(value)
+        finally:
+            torch.set_num_threads(threads)
+        return results
+    finally:
+        for pid, _ in children:  # interrupted: take the copies down with us
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+
+
+def _fork(fn, shard) -> tuple[int, int]:
+    """Start ``fn(shard)`` in a forked copy; returns its pid and the pipe its
+    pickled ``("ok", result)`` or ``("error", exception)`` comes back on."""
+    import torch
+
+    r, w = os.pipe()
+    with warnings.catch_warnings():  # Python 3.12 warns of fork beside threads; the copy only computes
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid:
+        os.close(w)
+        return pid, r
+    try:  # the copy: never returns, never runs the parent's exit handlers or flushes its buffers
+        os.close(r)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it at once; the parent reports
+        torch.set_num_threads(1)
+        try:
+            answer = ("ok", fn(shard))
+        except BaseException as e:  # noqa: BLE001 - handed to the parent, which raises it
+            answer = ("error", e if _picklable(e) else InkstrokeError(f"{type(e).__name__}: {e}"))
+        with os.fdopen(w, "wb") as f:
+            pickle.dump(answer, f, protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        os._exit(0)
+
+
+def _picklable(e: BaseException) -> bool:
+    try:
+        pickle.loads(pickle.dumps(e))
+        return True
+    except Exception:
+        return False
 
 
 def write(text: str, *, model: str | None = None, style: str | None = None, style_text: str | None = None,
