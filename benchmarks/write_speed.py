@@ -1,9 +1,11 @@
 """Speed of ``inkstroke.write`` with the shipped model: a 60-character line and a
 one-page letter of about 1,500 characters (targets: 1 s and 30 s on 2 cores),
 then where the line's time goes: decoding every draw, and the two readers'
-scores.
+scores, all in this one process (``write`` shares them out between
+``INKSTROKE_WORKERS`` processes, default two: see ``default_workers``).
 
     python benchmarks/write_speed.py [--threads 2] [--model RUN] [--candidates N]
+    INKSTROKE_WORKERS=1 python benchmarks/write_speed.py   # all in one process
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from inkstroke.write.api import (
     contender_scores,
     default_guidance,
     default_temperature,
+    default_workers,
     letters_apart,
     load_generator,
     write,
@@ -60,7 +63,8 @@ def main() -> None:
           f"fp32); compare machines by it")
     t0 = time.perf_counter()
     load_generator(args.model)
-    print(f"model load: {time.perf_counter() - t0:.2f} s (once per process); torch threads {args.threads}")
+    print(f"model load: {time.perf_counter() - t0:.2f} s (once per process); torch threads {args.threads}; "
+          f"processes {default_workers()}")
     assert len(LINE) == 60, len(LINE)
     kw = {} if args.candidates is None else {"candidates": args.candidates}
     write("warm up", model=args.model, **kw)

@@ -396,6 +396,25 @@ def test_candidate_pool_offers_the_font_sign_for_a_lone_sign_or_digit():
     assert len(styled.inks) == len(draws) + 2
 
 
+def test_a_lone_signs_font_glyph_gets_the_font_bonus_and_a_digits_does_not():
+    """The readers judge rare signs poorly, so the font's "=" starts
+    FONT_SIGN_BONUS ahead; the font's "7" competes on the readers' scores alone."""
+    from inkstroke.write.api import FONT_SIGN_BONUS, candidate_pool, rank_candidates
+
+    class SameForAll:
+        def score(self, inks, texts):
+            return np.full(len(inks), -1.0)
+
+    words, n = ["=", "7", "ab"], 2
+    draws = [Ink([np.array([[0.0, 0.0], [1.0, -1.0]])]) for _ in words for _ in range(n)]
+    c = candidate_pool(draws, words, n, np.ones(len(draws), dtype=bool), cuts=False)
+    plain = rank_candidates(c, SameForAll(), separate_letters=0.0)
+    font = {c.texts[i]: plain[i] for i in range(len(c.inks)) if c.draw[i] == -1}
+    assert FONT_SIGN_BONUS > 0
+    assert font["="] == pytest.approx(-1.0 + FONT_SIGN_BONUS) and font["7"] == pytest.approx(-1.0)
+    assert (plain[c.draw >= 0] == -1.0).all()
+
+
 def test_a_lone_sign_the_readers_read_best_from_the_font_is_set_where_the_font_sets_it():
     """The shipped model draws some lone signs badly (round 16: "+" as a
     scribble, "=" as a "Z"); for some of them the readers keep the font's,

@@ -439,6 +439,14 @@ def stroke_prefixes(ink: Ink, most: int = PREFIX_STROKES) -> list[Ink]:
 # fewer Tesseract errors in 1,797 characters (docs/legibility/experiments.md,
 # round 16).
 SIGN_FONT = "futural"
+# Added to the font's glyph of a lone sign (not a digit) when it is ranked.
+# Both readers learned from UNIPEN, where signs are rare, so they judge a
+# sign's draws poorly and kept the model's scrawled "+", "$" or "~" over the
+# font's. Tesseract edits of the lines holding a lone sign, bonus 0 / 3 / 100
+# (always the font): 766 / 735 / 731 on 84 lines of texts no reported figure
+# uses (valid and test splits, seeds 2 and 3), 607 / 582 / 598 on the 78 of
+# the four reported sets (docs/legibility/experiments.md, round 19).
+FONT_SIGN_BONUS = 3.0
 
 
 @lru_cache(maxsize=128)
@@ -509,6 +517,7 @@ def rank_candidates(c: Candidates, ranker, reader=None, reader_weight: float = I
     ranker's log-likelihood per letter, plus ``reader_weight`` times the image
     reader's, plus ``separate_letters`` times its strokes per letter."""
     bonus = separate_letters * letters_apart(c.inks, c.texts)
+    bonus += FONT_SIGN_BONUS * np.array([d == -1 and not t.isdigit() for d, t in zip(c.draw, c.texts)])
     if reader is not None and reader_weight:
         # the picture of every draw, then the strokes only of those that can still win
         image = reader_weight * reader.score(c.inks, c.texts)
@@ -610,8 +619,9 @@ def generate_words(words: list[str], gen, primer, temperature: float, bias: floa
 
 def default_workers() -> int:
     """Processes for :func:`generate_words`: ``INKSTROKE_WORKERS`` if set, else
-    one a CPU this process may use, at most two (a third gained nothing on
-    the four cores measured); one where ``fork`` is missing or unsafe (not Linux)."""
+    one a CPU this process may use, at most two (the only count measured: two
+    cores); one where ``fork`` is missing or unsafe with the libraries loaded
+    (not Linux)."""
     if not sys.platform.startswith("linux"):
         return 1
     value = os.environ.get("INKSTROKE_WORKERS", "")
