@@ -840,6 +840,10 @@ def test_a_copy_that_dies_has_its_share_done_here_and_a_copys_error_is_raised_he
     assert in_processes(fn, ["a", "b", "die"]) == [("a", True), ("b", False), ("die", True)]
     with pytest.raises(InkstrokeError, match="bad shard"):
         in_processes(fn, ["a", "fail"])
+    open_fds = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(InkstrokeError, match="bad shard"):  # raised here: the copies' pipes are closed
+        in_processes(fn, ["fail", "a", "b"])
+    assert len(os.listdir("/proc/self/fd")) == open_fds
 
 
 def test_workers_from_the_environment(monkeypatch):

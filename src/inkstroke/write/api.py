@@ -667,7 +667,8 @@ def in_processes(fn, shards: list) -> list:
             torch.set_num_threads(threads)
         return results
     finally:
-        for pid, _ in children:  # interrupted: take the copies down with us
+        for pid, fd in children:  # interrupted or failed: take the copies down with us
+            os.close(fd)
             try:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
