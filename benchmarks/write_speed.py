@@ -47,7 +47,9 @@ LETTER = (
     "Do you still play the piano? I remember the summer you tried to teach me a duet and we gave up after "
     "three bars because neither of us could stop giggling. Please write soon and tell me everything about "
     "the new flat, the city, your work and the friends you have made. We all send our love, and the cat "
-    "sends a slow blink of approval.\n"
+    "sends a slow blink of approval. Next month we hope to visit Aunt Ruth by the lake, if the old car "
+    "survives the hills; she has promised us fresh bread, long walks and far too many stories about our "
+    "grandmother, and we shall bring her the blue jug she admired at Easter.\n"
     "With warm wishes,\nAnna"
 )
 

@@ -1,4 +1,4 @@
-"""How `write` picks a draw: eight draws of each word, as the image reader sees
+"""How `write` picks a draw: the draws of each word (six by default), as the image reader sees
 them, with the stroke recogniser's and the image reader's scores (log-likelihood
 per letter) and the letters-apart bonus; the kept draw is framed. Where the
 kept candidate is a draw's first strokes (a word of one character or ending

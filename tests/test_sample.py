@@ -21,6 +21,8 @@ from inkstroke.sample.generate import (
     SampleOptions,
     _categorical,
     _filter,
+    _pick,
+    bins_noise,
     splitmix64,
 )
 from inkstroke.sample.inspect import attention_maps, diagonality, head_diagonality
@@ -307,6 +309,30 @@ def test_row_noise_is_uniform_and_rows_do_not_echo_each_other():
     assert 0 < a.min() and a.max() < 1
     assert abs(np.corrcoef(a[:-1].ravel(), a[1:].ravel())[0, 1]) < 0.01  # seed r and r + 1
     assert not np.array_equal(u.uniform(torch.arange(3), 0, 5), u.uniform(torch.arange(3), 1, 5))
+
+
+def test_a_block_of_noise_is_each_steps_own_noise():
+    noise = RowNoise(SampleOptions(seed=4).row_keys(6))
+    rows = torch.tensor([5, 1, 2])
+    block = noise.block(rows, 10, 16, 49)
+    for j in range(16):
+        assert torch.equal(block[:, j], noise.uniform(rows, 10 + j, 49))
+
+
+@pytest.mark.parametrize("t", [0.05, 0.5, 1.0])
+def test_drawing_through_gumbel_noise_is_drawing_from_the_softmax(t):
+    """The sampler's form of the draws (bins_noise, _pick) against the plain
+    one: the same pen bits and bins from the same uniforms, draw for draw."""
+    n = 50000
+    u = RowNoise(SampleOptions(seed=5).row_keys(n)).uniform(torch.arange(n), 0, 49)
+    g = bins_noise(u, t)
+    logits, pen_logit = torch.randn(n, 24) * 3, torch.randn(n) * 4
+    assert torch.equal(_pick(logits, g[:, 1:25], SampleOptions(), t),
+                       _categorical((logits / t).softmax(-1), u[:, 1:25]))
+    assert torch.equal(pen_logit > g[:, 0], u[:, 0] < torch.sigmoid(pen_logit / t))
+    # a top-k cut keeps the draws among the k likeliest bins
+    kept = _pick(logits, g[:, 1:25], SampleOptions(top_k=3), t)
+    assert (logits.gather(1, kept[:, None]) >= logits.topk(3).values[:, -1:]).all()
 
 
 def test_categorical_draws_in_proportion_and_never_an_empty_bin():

@@ -72,6 +72,10 @@ class SampleOptions:
         if self.min_steps < 1:
             raise InkstrokeError(f"min_steps must be at least 1, got {self.min_steps}")
 
+    def draw_temperature(self) -> float:
+        """The temperature every categorical draw uses: ``temperature``, lowered by ``bias``."""
+        return max(self.temperature, 1e-4) / (1.0 + self.bias)
+
     def row_keys(self, n: int) -> list[int]:
         """The noise key of each of ``n`` rows: row ``r`` of ``seed``, or its own
         ``row_seeds[r]``."""
@@ -87,6 +91,7 @@ _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 _M1, _M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 NOISE_STRIDE = 256  # counters a row may use per step
+NOISE_BLOCK = 16  # steps whose noise a sampler draws at once
 
 
 def splitmix64(x: int) -> int:
@@ -118,16 +123,24 @@ class RowNoise:
     def _shr(x: torch.Tensor, s: int) -> torch.Tensor:  # logical shift: int64's >> is arithmetic
         return (x >> s) & ((1 << (64 - s)) - 1)
 
-    def uniform(self, rows: torch.Tensor, step: int, count: int) -> torch.Tensor:
-        """(len(rows), count) float32 uniforms of ``rows`` (indices into the keys) at ``step``."""
+    def block(self, rows: torch.Tensor, step: int, steps: int, count: int) -> torch.Tensor:
+        """(len(rows), steps, count) float32 uniforms of ``rows`` (indices into the
+        keys) at steps ``step`` … ``step + steps - 1``: a sampler asks for a block
+        of steps at once, so that the dozen operations of the hash are paid once
+        a block rather than once a step."""
         if count > NOISE_STRIDE:
             raise ValueError(f"at most {NOISE_STRIDE} numbers a step, asked for {count}")
-        pos = torch.arange(1, count + 1, device=self.keys.device) + step * NOISE_STRIDE
-        z = self.keys[rows, None] + pos * _signed(_GOLDEN)
+        dev = self.keys.device
+        pos = torch.arange(1, count + 1, device=dev) + torch.arange(step, step + steps, device=dev)[:, None] * NOISE_STRIDE
+        z = self.keys[rows, None, None] + pos * _signed(_GOLDEN)
         z = (z ^ self._shr(z, 30)) * _signed(_M1)
         z = (z ^ self._shr(z, 27)) * _signed(_M2)
         z = z ^ self._shr(z, 31)
         return (self._shr(z, 41).float() + 0.5) * 2.0**-23
+
+    def uniform(self, rows: torch.Tensor, step: int, count: int) -> torch.Tensor:
+        """(len(rows), count) float32 uniforms of ``rows`` at ``step``."""
+        return self.block(rows, step, 1, count)[:, 0]
 
 
 def row_caps(texts: list[str], opts: SampleOptions) -> np.ndarray:
@@ -157,6 +170,27 @@ def _categorical(probs: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
     without its validity checks, which cost as much as the draw and cannot fail
     on a softmax."""
     return (probs / -uniform.log()).argmax(-1)
+
+
+def bins_noise(uniform: torch.Tensor, t: float) -> torch.Tensor:
+    """A bins step's uniforms (..., 1 + 2·bins) made ready for :func:`_pick`, at
+    temperature ``t``: the pen's as ``t·logit(u)``, the two categorical draws'
+    as ``t`` times Gumbel noise, ``-log(-log u)``. Then drawing needs neither a
+    softmax nor a division by ``t``: ``u < sigmoid(l / t)`` exactly when
+    ``l > t·logit(u)``, and :func:`_categorical`'s argmax of softmax(l / t) / E
+    is the argmax of ``l + t·g`` (the softmax's normaliser is common to every
+    bin). Done for a block of steps at once, it takes the noise's own work out
+    of the per-step loop."""
+    u0, rest = uniform[..., :1], uniform[..., 1:]
+    return t * torch.cat([u0.log() - (-u0).log1p(), -(-rest.log()).log()], -1)
+
+
+def _pick(logits: torch.Tensor, noise: torch.Tensor, opts: SampleOptions, t: float) -> torch.Tensor:
+    """One index per row from ``logits`` (B, K) at temperature ``t``, with
+    :func:`bins_noise`'s scaled Gumbel ``noise`` (B, K), after any top-k/top-p cut."""
+    if opts.top_k or (opts.top_p is not None and opts.top_p < 1.0):
+        logits = _filter(logits / t, opts.top_k, opts.top_p) * t
+    return (logits + noise).argmax(-1)
 
 
 class Generator:
@@ -234,8 +268,9 @@ class Generator:
         return memory, mmask, text, prime_tokens, ends
 
     def _sample_step(self, h: torch.Tensor, heads: StepHeads | None, opts: SampleOptions, u: torch.Tensor):
-        """One (pen, dx, dy) draw per sequence from its uniforms ``u`` (B, 1 + 2·bins;
-        mdn: 3 + mixtures); returns the step (bins: ids; mdn: dx, dy, pen), its Δ,
+        """One (pen, dx, dy) draw per sequence from its noise ``u``: bins, its
+        uniforms (B, 1 + 2·bins) through :func:`bins_noise`; mdn, its uniforms
+        (B, 3 + mixtures) as they are. Returns the step (bins: ids; mdn: dx, dy, pen), its Δ,
         the pen bit and whether the end head fires.
 
         With guidance, ``h`` holds the text-conditioned rows, then the same
@@ -253,22 +288,20 @@ class Generator:
         def both(x: torch.Tensor) -> torch.Tensor:
             return torch.cat([x, x]) if g > 0 else x
 
-        t = max(opts.temperature, 1e-4) / (1.0 + opts.bias)
+        t = opts.draw_temperature()
         if heads is not None:
             pen_logit, end_logit = heads.pen_end(h)
         else:
             pen_logit, end_logit = m.pen_head(h).squeeze(-1), m.end_head(h).squeeze(-1)
-        pen_p = torch.sigmoid(guide(pen_logit) / t)
-        pen = (u[:, 0] < pen_p).long()
         if heads is not None:
             nb = heads.n_bins
-            logits = guide(heads.dx(both(pen)))
-            dx = _categorical(_filter(logits / t, opts.top_k, opts.top_p).softmax(-1), u[:, 1 : 1 + nb])
-            logits = guide(heads.dy(both(pen), both(dx)))
-            dy = _categorical(_filter(logits / t, opts.top_k, opts.top_p).softmax(-1), u[:, 1 + nb :])
+            pen = (guide(pen_logit) > u[:, 0]).long()
+            dx = _pick(guide(heads.dx(both(pen))), u[:, 1 : 1 + nb], opts, t)
+            dy = _pick(guide(heads.dy(both(pen), both(dx))), u[:, 1 + nb :], opts, t)
             delta = self.deltas[dx * len(self.centers) + dy]
             step = torch.stack([dx, dy, pen], -1)
         else:  # the mixture itself is not guided: it is a density, not logits
+            pen = (u[:, 0] < torch.sigmoid(guide(pen_logit) / t)).long()
             raw = m.head_logits(h[:n], pen)["mdn"]
             log_pi, mu, log_sigma, rho = mdn_params(raw, m.cfg.n_mixtures, opts.bias)
             k = _categorical((log_pi / max(opts.temperature, 1e-4)).softmax(-1), u[:, 3:])
@@ -340,9 +373,13 @@ class Generator:
         slot, slots = torch.arange(b, device=dev), b
         passed_end = torch.zeros(b, dtype=torch.bool, device=dev)
         for k in range(cap):
+            if k % NOISE_BLOCK == 0:  # the live sequences' noise for the next NOISE_BLOCK steps
+                block = noise.block(act, k, min(NOISE_BLOCK, cap - k), per_step)
+                if heads is not None:
+                    block = bins_noise(block, opts.draw_temperature())
             if len(slot) < slots:  # some rows are finished sequences awaiting compaction
                 h = h[torch.cat([slot, slot + slots]) if guided else slot]
-            step, delta, pen, stop = self._sample_step(h, heads, opts, noise.uniform(act, k, per_step))
+            step, delta, pen, stop = self._sample_step(h, heads, opts, block[:, k % NOISE_BLOCK])
             passed_end |= cur[:, 0] > done_x
             stop |= passed_end & (pen == 1)  # and lifting the pen
             stop |= caps <= k  # its own length cap: a short word stops where it would alone
@@ -362,6 +399,7 @@ class Generator:
             if n_alive < len(act):
                 keep = alive.nonzero().squeeze(1)
                 act, slot, cur, offset, step = act[keep], slot[keep], cur[keep], offset[keep], step[keep]
+                block = block[keep]
                 done_x, passed_end, caps = done_x[keep], passed_end[keep], caps[keep]
                 if slots - len(slot) >= COMPACT_AT * slots:
                     keep_rows = torch.cat([slot, slot + slots]) if guided else slot

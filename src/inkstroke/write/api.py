@@ -47,14 +47,15 @@ MAX_TEXT = 20_000  # characters per call
 # in), which :func:`default_temperature` and :func:`default_guidance` read.
 DEFAULT_TEMPERATURE = 0.6
 DEFAULT_GUIDANCE = 1.5
-# Draws per word, ranked by the recogniser (1: no ranking). With the phase-7
-# model, Tesseract CER of 6 / 8 / 12 draws (the same draws, ranked among the
-# first N) was 0.439 / 0.422 / 0.411 on the judge texts, 0.440 / 0.427 / 0.428
-# on their seed 1, 0.436 / 0.424 / 0.435 and 0.451 / 0.431 / 0.409 on the test
-# split's seeds 0 and 1. A 60-character line takes 0.66 / 0.78 / 1.17 s on two
-# cores (benchmarks/write_speed.py), so 8 is the most the 1 s budget allows
-# (docs/legibility/experiments.md, round 8).
-DEFAULT_CANDIDATES = 8
+# Draws per word, ranked by the readers (1: no ranking). With the shipped
+# phase-10 model, Tesseract CER of 6 / 7 / 8 draws (the first N of the same
+# draws of each word), averaged over the judge texts, their seed 1 and the
+# test split's seeds 0 and 1: 0.300 / 0.298 / 0.291. Against eight, a
+# 60-character line takes 0.81 / 0.90 of the time (two processes,
+# interleaved runs); eight took up to 1.03 s in this machine's slow spells,
+# so six keep the 1 s budget with a margin (docs/legibility/experiments.md,
+# round 20; for the phase-7 model, round 8).
+DEFAULT_CANDIDATES = 6
 # The widest gap left between the letters of one word, in x-heights. The model
 # leaves gaps of up to 1.4 x-heights inside words (letters written apart, a
 # comma set off), which a reader takes for word breaks; a writer would close
